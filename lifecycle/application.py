@@ -1,0 +1,154 @@
+"""The service layer: loads an aggregate, runs one command on it, and saves
+its events together with the projection rows, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from lifecycle import numbering
+from lifecycle.config import Settings
+from lifecycle.domain import ReviewOutcome, Standard, standard_id
+from lifecycle.errors import Conflict, NotFound, StaleVersion
+from lifecycle.transcodings import DateAsISO, EnumAsValue
+from lifecycle.users import Role, User, hash_token, new_token, user_id
+from projections.documents import rows_for
+from projections.queries import Reads
+from projections.writer import Writer
+
+# How often an automatic number is retried when another client took it first.
+ALLOCATION_ATTEMPTS = 50
+
+
+class StandardsApp(Application):
+    name = "standards"
+
+    def __init__(self, settings: Settings | None = None, *, create_tables: bool = True) -> None:
+        self.settings = settings or Settings.from_env()
+        super().__init__(env=self.settings.eventsourcing_env(create_tables))
+        self.reads = Reads(self.recorder.datastore, self.recorder.writer)
+
+    def construct_env(self, name: str, env: Any = None) -> Any:
+        # Only our own settings configure the store: a stray PERSISTENCE_MODULE
+        # or SQLITE_DBNAME in the shell must not redirect the log.
+        from eventsourcing.utils import Environment
+
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(EnumAsValue(ReviewOutcome))
+        transcoder.register(EnumAsValue(Role))
+
+    def today(self) -> date:
+        return self.settings.today()
+
+    # ------------------------------------------------------------- saving
+    def _save(self, *aggregates: Standard | User) -> None:
+        self.save(*aggregates, projection=[rows_for(a) for a in aggregates])
+
+    def _get_standard(self, code: numbering.StandardCode) -> Standard:
+        try:
+            return self.repository.get(standard_id(code))
+        except AggregateNotFoundError:
+            raise NotFound(f"no standard {code}", code=str(code)) from None
+
+    def _change(self, code: numbering.StandardCode, expected_version: int | None,
+                command: Callable[[Standard], None]) -> Standard:
+        """Run `command` on the standard if it is still at `expected_version`."""
+        standard = self._get_standard(code)
+        if expected_version is not None and standard.version != expected_version:
+            raise StaleVersion(
+                f"{code} is at version {standard.version}, not {expected_version}: read it again",
+                version=standard.version,
+            )
+        command(standard)
+        try:
+            self._save(standard)
+        except IntegrityError:
+            # Another command on this standard was recorded first.
+            raise StaleVersion(f"{code} was changed by another command: read it again") from None
+        return standard
+
+    # ------------------------------------------------------------- commands
+    def draft(self, category: str, fields: dict[str, Any], actor: str,
+              sub_item: str | None = None, reason: str | None = None) -> Standard:
+        """Draft a new standard; without `sub_item`, the next free one (顺延编号)."""
+        cat = numbering.parse_category(category)
+        if sub_item is not None:
+            code = numbering.make_code(cat.code, sub_item)
+            return self._create(code, fields, actor, reason)
+        for _ in range(ALLOCATION_ATTEMPTS):
+            code = numbering.make_code(cat.code, numbering.next_sub_item(self.reads.used_sub_items(cat.code)))
+            try:
+                return self._create(code, fields, actor, reason)
+            except Conflict:
+                continue  # another client took this number a moment ago
+        raise Conflict(f"could not allocate a number in category {cat.code}: too much contention; try again")
+
+    def _create(self, code: numbering.StandardCode, fields: dict[str, Any], actor: str,
+                reason: str | None) -> Standard:
+        standard = Standard.create(code, fields, actor=actor, reason=reason)
+        try:
+            self._save(standard)
+        except IntegrityError:
+            raise Conflict(f"{code} already exists: a number is drafted once and never reused",
+                           code=str(code)) from None
+        return standard
+
+    def edit_draft(self, code, expected_version, changes, actor, reason=None) -> Standard:
+        return self._change(code, expected_version, lambda s: s.edit_draft(changes, actor, reason))
+
+    def submit(self, code, expected_version, actor, reason=None) -> Standard:
+        return self._change(code, expected_version, lambda s: s.submit(actor, reason))
+
+    def request_changes(self, code, expected_version, actor, reason) -> Standard:
+        return self._change(code, expected_version, lambda s: s.request_changes(actor, reason))
+
+    def approve(self, code, expected_version, approved_on, actor, reason=None) -> Standard:
+        today = self.today()
+        return self._change(code, expected_version,
+                            lambda s: s.approve(approved_on or today, today, actor, reason))
+
+    def publish(self, code, expected_version, issued_on, effective_on, trial, actor,
+                reason=None) -> Standard:
+        return self._change(code, expected_version,
+                            lambda s: s.publish(issued_on, effective_on, trial, actor, reason))
+
+    def open_revision(self, code, expected_version, actor, reason, title=None) -> Standard:
+        return self._change(code, expected_version, lambda s: s.open_revision(actor, reason, title))
+
+    def withdraw(self, code, expected_version, withdrawn_on, actor, reason) -> Standard:
+        return self._change(code, expected_version, lambda s: s.withdraw(withdrawn_on, actor, reason))
+
+    def review(self, code, expected_version, reviewed_on, outcome, actor, reason=None) -> Standard:
+        today = self.today()
+        return self._change(code, expected_version,
+                            lambda s: s.review(reviewed_on, ReviewOutcome(outcome), today, actor, reason))
+
+    # ------------------------------------------------------------- users
+    def add_user(self, name: str, roles: list[Role], actor: str = "operator") -> str:
+        """Create a user; returns the token, which is never stored."""
+        token = new_token()
+        user = User.add(name, roles, hash_token(token), actor)
+        try:
+            self._save(user)
+        except IntegrityError:
+            raise Conflict(f"user {name!r} exists") from None
+        return token
+
+    def revoke_user(self, name: str, actor: str = "operator") -> None:
+        try:
+            user: User = self.repository.get(user_id(name))
+        except AggregateNotFoundError:
+            raise NotFound(f"no user {name!r}") from None
+        user.revoke(actor)
+        self._save(user)
+
+    def authenticate(self, token: str) -> tuple[str, list[str]] | None:
+        return self.reads.user_by_token_hash(hash_token(token))

@@ -1,0 +1,80 @@
+"""Configuration from the environment (API.md "Configuration"), turned into
+eventsourcing's own settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/lifecycle.db"
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    bind: str = DEFAULT_BIND
+    timezone: str = DEFAULT_TIMEZONE
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            database_url=env.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
+            timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
+        )
+        settings.zone  # fail early on an unknown zone
+        return settings
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"LIFECYCLE_TIMEZONE={self.timezone!r} is not a known time zone") from None
+
+    def today(self) -> date:
+        """The calendar day in the office's zone (DOMAIN.md §4)."""
+        return datetime.now(self.zone).date()
+
+    @property
+    def store_kind(self) -> str:
+        scheme = urlparse(self.database_url).scheme
+        if scheme == "sqlite":
+            return "sqlite"
+        if scheme in ("postgresql", "postgres"):
+            return "postgresql"
+        raise ConfigError(
+            f"LIFECYCLE_DATABASE_URL={self.database_url!r}: use sqlite:///path/to/file.db "
+            "or postgresql://user:pw@host:port/db"
+        )
+
+    @property
+    def sqlite_path(self) -> Path:
+        path = self.database_url[len("sqlite:///"):] if self.database_url.startswith("sqlite:///") else ""
+        if not path:
+            raise ConfigError(f"LIFECYCLE_DATABASE_URL={self.database_url!r} names no file")
+        return Path(path)
+
+    def eventsourcing_env(self, create_tables: bool) -> dict[str, str]:
+        if self.store_kind == "sqlite":
+            path = self.sqlite_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "projections.recorder:ProjectingSQLiteRecorder",
+                "CREATE_TABLE": "y" if create_tables else "n",
+            }
+        raise ConfigError("PostgreSQL stores are not supported yet")

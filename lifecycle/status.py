@@ -1,0 +1,112 @@
+"""Status as of a day, derived from an edition's dates (DOMAIN.md §4).
+
+One place decides what an edition is on a given calendar day; the catalogue's
+status timeline (projections) and every view are built from these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+LABELS = {
+    "draft": "草案",
+    "under_review": "审查中",
+    "approved": "已批准",
+    "issued": "即将实施",
+    "trial": "试行",
+    "current": "现行",
+    "superseded": "被代替",
+    "withdrawn": "废止",
+}
+STANDARD_STATUSES = ("draft", "under_review", "approved", "issued", "trial", "current", "withdrawn")
+EDITION_STATUSES = STANDARD_STATUSES + ("superseded",)
+IN_FORCE = ("trial", "current")
+
+FIRST_DAY = date.min
+LAST_DAY = date.max
+
+
+class EditionDates(Protocol):
+    year: int
+    issued_on: date | None
+    effective_on: date | None
+    trial: bool
+    superseded_on: date | None
+    withdrawn_on: date | None
+
+
+def edition_status(edition: EditionDates, day: date) -> str:
+    """What an approved edition is on `day`."""
+    if edition.issued_on is None or day < edition.issued_on:
+        return "approved"
+    if edition.withdrawn_on is not None and day >= edition.withdrawn_on:
+        return "withdrawn"
+    if edition.superseded_on is not None and day >= edition.superseded_on:
+        return "superseded"
+    if edition.effective_on is not None and day < edition.effective_on:
+        return "issued"
+    return "trial" if edition.trial else "current"
+
+
+@dataclass(frozen=True)
+class StandardStatus:
+    status: str
+    edition: EditionDates | None  # the edition `status` speaks of (API.md)
+
+
+def standard_status(
+    editions: Sequence[EditionDates], workflow_status: str, day: date
+) -> StandardStatus:
+    """A standard's status on `day`: that of its edition in force; else of the
+    one issued and awaiting its effective date; else the last one in force
+    (then withdrawn); before any issue, where its paperwork stands."""
+    issued = [e for e in editions if e.issued_on is not None and e.issued_on <= day]
+    statuses = [(e, edition_status(e, day)) for e in issued]
+    for wanted in (IN_FORCE, ("issued",)):
+        matching = [e for e, s in statuses if s in wanted]
+        if matching:
+            last = matching[-1]
+            return StandardStatus(edition_status(last, day), last)
+    if issued:
+        took_effect = [e for e in issued if e.effective_on is not None and e.effective_on <= day]
+        return StandardStatus("withdrawn", (took_effect or issued)[-1])
+    return StandardStatus(workflow_status, None)
+
+
+def change_days(editions: Sequence[EditionDates]) -> list[date]:
+    """Every day on which some status can change."""
+    days = {
+        d
+        for e in editions
+        for d in (e.issued_on, e.effective_on, e.superseded_on, e.withdrawn_on)
+        if d is not None
+    }
+    return sorted(days)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """`status` holds on every day in [valid_from, valid_to)."""
+
+    valid_from: date
+    valid_to: date
+    status: str
+    edition_year: int | None
+
+
+def status_timeline(editions: Sequence[EditionDates], workflow_status: str) -> list[Interval]:
+    """The standard's status over all of valid time, as adjacent intervals."""
+    starts = [FIRST_DAY, *change_days(editions)]
+    ends = [*starts[1:], LAST_DAY]
+    intervals: list[Interval] = []
+    for start, end in zip(starts, ends):
+        s = standard_status(editions, workflow_status, start)
+        year = s.edition.year if s.edition is not None else None
+        if intervals and (intervals[-1].status, intervals[-1].edition_year) == (s.status, year):
+            prev = intervals.pop()
+            start = prev.valid_from
+        intervals.append(Interval(start, end, s.status, year))
+    return intervals

@@ -1,0 +1,1 @@
+"""Read models kept in the same store as the event log (never imports Flask)."""
