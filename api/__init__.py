@@ -1,0 +1,58 @@
+"""The Flask API (API.md). create_app builds the eventsourcing application in
+the process that serves it: under gunicorn, in each worker after the fork."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from api import problems
+from api.problems import ProblemSchema
+from lifecycle.application import StandardsApp
+from lifecycle.config import Settings
+
+PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ProblemApi(Api):
+    """flask-smorest with RFC 9457 problem details for every error."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return problems.http_problem(error)
+
+
+def create_app(settings: Settings | None = None, *, service: StandardsApp | None = None,
+               create_tables: bool = True, config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="JGSW standards lifecycle",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # Chinese as sent, no \u escapes
+    app.json.sort_keys = False
+
+    app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
+
+    api = ProblemApi(app)
+    from api import meta, standards
+
+    api.register_blueprint(standards.blp, url_prefix=PREFIX)
+    api.register_blueprint(meta.blp, url_prefix=PREFIX)
+    problems.init_app(app)
+    return app

@@ -1,0 +1,59 @@
+"""Bearer tokens (flask-httpauth) and the role rules of API.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g
+from flask_httpauth import HTTPTokenAuth
+
+from api.problems import problem
+from lifecycle.users import PERMISSIONS, Role
+
+auth = HTTPTokenAuth(scheme="Bearer")
+
+
+@auth.verify_token
+def verify_token(token: str) -> dict[str, Any] | None:
+    if not token:
+        return None
+    found = current_app.extensions["lifecycle"].authenticate(token)
+    if found is None:
+        return None
+    name, roles = found
+    return {"name": name, "roles": {Role(r) for r in roles}}
+
+
+@auth.error_handler
+def unauthorized(status: int):
+    if status == 403:
+        return problem(403, "your roles do not allow this", kind="forbidden")
+    return problem(401, "a valid bearer token is required: Authorization: Bearer <token>",
+                   kind="unauthorized")
+
+
+def require_login() -> Any:
+    """Blueprint-wide hook: every endpoint it guards needs a valid token."""
+    return auth.login_required(lambda: None)()
+
+
+def user() -> dict[str, Any]:
+    return auth.current_user()
+
+
+def actor() -> str:
+    return user()["name"]
+
+
+def authorize(command: str) -> None:
+    """403 unless the user holds a role that may run `command`."""
+    allowed = PERMISSIONS[command]
+    if not allowed & user()["roles"]:
+        from lifecycle.errors import Forbidden
+
+        raise Forbidden(
+            f"{actor()} may not {command.replace('_', ' ')}: it needs the role "
+            f"{' or '.join(sorted(r.value for r in allowed))}",
+            rule="role",
+        )
+    g.actor = actor()

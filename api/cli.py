@@ -1,0 +1,103 @@
+"""The `lifecycle` command (API.md "Command line")."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from lifecycle.config import ConfigError, Settings
+from lifecycle.errors import DomainError
+
+
+def _app(create_tables: bool = True):
+    from lifecycle.application import StandardsApp
+
+    return StandardsApp(Settings.from_env(), create_tables=create_tables)
+
+
+@click.group()
+def main() -> None:
+    """Operate the JGSW standards lifecycle service."""
+
+
+@main.command()
+def seed() -> None:
+    """Load the 2018 catalogue of the seed document; safe to run twice."""
+    from lifecycle.seed import seed as run_seed
+
+    recorded = run_seed(_app())
+    if recorded:
+        click.echo(f"recorded {len(recorded)} standards: {', '.join(recorded)}", err=True)
+    else:
+        click.echo("the 2018 catalogue is already recorded; nothing changed", err=True)
+
+
+@main.group()
+def user() -> None:
+    """Manage users and their tokens."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="drafter, reviewer, approver, publisher, auditor or admin; repeat or comma-separate")
+def user_add(name: str, roles: tuple[str, ...]) -> None:
+    """Create a user and print its token, alone, on standard output."""
+    from lifecycle.users import parse_roles
+
+    wanted = [r.strip() for value in roles for r in value.split(",") if r.strip()]
+    token = _app().add_user(name, parse_roles(wanted))
+    click.echo(token)
+
+
+@user.command("revoke")
+@click.argument("name")
+def user_revoke(name: str) -> None:
+    """Revoke a user's token at once."""
+    _app().revoke_user(name)
+    click.echo(f"revoked the token of {name}", err=True)
+
+
+@main.command()
+def rebuild() -> None:
+    """Rebuild every projection from the event log."""
+    from tqdm import tqdm
+
+    from projections.rebuild import rebuild as run_rebuild
+
+    app = _app()
+    total = app.recorder.max_notification_id() or 0
+    with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
+        position = run_rebuild(app, progress=bar.update)
+    click.echo(f"projections rebuilt up to log position {position}", err=True)
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port (default LIFECYCLE_BIND or 127.0.0.1:8000)")
+@click.option("--workers", type=int, default=None, help="worker processes (default 2 x cores, at most 8)")
+def serve(bind: str | None, workers: int | None) -> None:
+    """Run the API under gunicorn on the configured store."""
+    from api.server import serve as run_server
+
+    settings = Settings.from_env()
+    _app(create_tables=True).close()  # prepare the store once, before any worker starts
+    run_server(settings, bind=bind or settings.bind, workers=workers)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=False)
+    except (DomainError, ConfigError) as e:
+        click.echo(f"error: {getattr(e, 'message', e)}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    run()

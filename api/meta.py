@@ -1,0 +1,84 @@
+"""Categories, the number parser, health."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from api import schemas as s
+from api.auth import require_login
+from api.problems import ProblemSchema
+from lifecycle import numbering
+
+blp = Blueprint("meta", __name__, description="Numbering, categories and health")
+
+
+@blp.before_request
+def guard():
+    from flask import request
+
+    if request.endpoint != "meta.health":
+        return require_login()
+    return None
+
+
+def service():
+    return current_app.extensions["lifecycle"]
+
+
+@blp.route("/categories", methods=["GET"])
+@blp.response(200, s.CategoryPage)
+@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
+def categories():
+    """The six categories (JGSW01001 §4.2) with counts and the next free sub-item."""
+    app = service()
+    counts = app.reads.category_counts(app.today())
+    items = []
+    for code, cat in numbering.CATEGORIES.items():
+        entry = counts.get(code, {"standards": 0})
+        try:
+            nxt = numbering.next_sub_item(app.reads.used_sub_items(code))
+        except numbering.NumberError:
+            nxt = None  # 999 taken: the category is full
+        items.append({
+            "code": code, "name": cat.name, "name_en": cat.name_en,
+            "standards": entry["standards"],
+            "by_status": {k: v for k, v in entry.items() if k != "standards"},
+            "next_sub_item": nxt,
+            "next_code": str(numbering.make_code(code, nxt)) if nxt else None,
+        })
+    return {"items": items, "next": None}
+
+
+@blp.route("/numbers/<path:text>", methods=["GET"])
+@blp.response(200, s.NumberOut)
+@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
+@blp.alt_response(422, schema=ProblemSchema, description="what is wrong with the number")
+def parse_number(text: str):
+    """Parse any reasonable spelling of a standard or edition number."""
+    parsed = numbering.parse(text)
+    code = parsed if isinstance(parsed, numbering.StandardCode) else parsed.code
+    return {
+        "input": text,
+        "canonical": str(parsed),
+        "code": str(code),
+        "prefix": numbering.PREFIX,
+        "category": code.category,
+        "category_name": numbering.CATEGORIES[code.category].name,
+        "sub_item": code.sub_item,
+        "year": getattr(parsed, "year", None),
+    }
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, s.HealthOut)
+def health():
+    """Liveness and the store in use; no auth."""
+    app = service()
+    position = app.recorder.max_notification_id() or 0
+    return {
+        "status": "ok",
+        "store": app.settings.store_kind,
+        "position": position,
+        "projections": {"catalogue": app.reads.position()},
+    }

@@ -1,0 +1,133 @@
+"""RFC 9457 problem details for every error: the one place that maps the
+domain's refusals and HTTP errors to status codes and bodies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from eventsourcing.persistence import OperationalError, PersistenceError
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from lifecycle import errors
+from lifecycle.config import ConfigError
+from lifecycle.numbering import NumberError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+STATUS_OF = {
+    errors.InvalidTransition: 409,
+    errors.Conflict: 409,
+    errors.NotFound: 404,
+    errors.Forbidden: 403,
+    errors.InvalidInput: 422,
+    errors.StaleVersion: 412,
+}
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details; `errors` holds per-field messages."""
+
+    type = ma.fields.String(metadata={"description": "URI reference naming the kind of problem"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Raw(),
+        metadata={"description": "field name -> list of messages"},
+    )
+
+
+def problem(status: int, detail: str, *, kind: str | None = None, title: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    from http import HTTPStatus
+
+    phrase = HTTPStatus(status).phrase
+    body = {
+        "type": f"urn:jgsw:problem:{kind or phrase.lower().replace(' ', '-')}",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request else None,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten(messages: Any) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {...}}); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_": messages}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def http_problem(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    code = error.code or 500
+    if code == 422 and messages:
+        fields = _flatten(messages)
+        names = ", ".join(sorted(fields))
+        return problem(422, f"invalid input: {names}", kind="invalid-input", errors=fields)
+    if code == 400 and messages:
+        return problem(400, "the body is not valid JSON", kind="malformed-json", errors=_flatten(messages))
+    if code == 413:
+        return problem(413, "the request body is larger than the limit of "
+                       f"{request.max_content_length} bytes", kind="too-large")
+    if code == 405:
+        return problem(405, f"{request.method} is not allowed on {request.path}",
+                       headers={"Allow": ", ".join(error.valid_methods or [])})
+    return problem(code, data.get("message") or error.description or error.name,
+                   headers=data.get("headers"))
+
+
+def domain_problem(error: errors.DomainError) -> Response:
+    status = STATUS_OF.get(type(error), 409)
+    extra: dict[str, Any] = {}
+    if isinstance(error, errors.InvalidInput):
+        extra["errors"] = {error.field: [error.message]}
+    return problem(status, error.message, kind=error.kind, **extra, **{
+        k: v for k, v in error.details.items() if k != "field"})
+
+
+def number_problem(error: NumberError) -> Response:
+    """A bad number in a body field (a bad one in a path is a 404, see routes)."""
+    return problem(422, error.message, kind=f"number-{error.reason}",
+                   errors={"number": [error.message]}, reason=error.reason)
+
+
+def store_problem(error: PersistenceError) -> Response:
+    log.error("store unavailable: %s", error)
+    return problem(503, "the event store is unavailable or cannot write; nothing was recorded. "
+                   "Try again shortly.", kind="store-unavailable", headers={"Retry-After": "5"})
+
+
+def unexpected_problem(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return http_problem(error)
+    log.exception("unexpected error")
+    return problem(500, "an unexpected error occurred; it has been logged", kind="internal")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, http_problem)
+    app.register_error_handler(errors.DomainError, domain_problem)
+    app.register_error_handler(NumberError, number_problem)
+    app.register_error_handler(OperationalError, store_problem)
+    app.register_error_handler(PersistenceError, store_problem)
+    app.register_error_handler(ConfigError, store_problem)
+    app.register_error_handler(Exception, unexpected_problem)

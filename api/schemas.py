@@ -1,0 +1,243 @@
+"""marshmallow schemas: they validate every body and query, and the OpenAPI
+document is generated from them."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import marshmallow as ma
+from marshmallow import validate
+
+from lifecycle import numbering
+from lifecycle.domain import LEVELS, ReviewOutcome
+from lifecycle.status import EDITION_STATUSES, STANDARD_STATUSES
+from lifecycle.users import Role
+
+
+class Text(ma.fields.String):
+    """Text as people type it: NFC-normalised, trimmed, no control characters."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
+        if any(unicodedata.category(ch) == "Cc" for ch in text):
+            raise ma.ValidationError("must not contain control characters")
+        if not text:
+            raise ma.ValidationError("must not be empty")
+        return text
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+REASON = dict(max_length=500, metadata={"description": "why; kept on the event"})
+
+
+class DraftFields(Strict):
+    title = Text(max_length=200)
+    level = ma.fields.String(validate=validate.OneOf(LEVELS))
+    kind = Text(max_length=50, metadata={"description": "技术标准, 管理标准, 工作标准, 工作指南 …"})
+    owner_department = Text(max_length=100, metadata={"description": "归口 department"})
+    drafting_units = ma.fields.List(Text(max_length=100), validate=validate.Length(max=20))
+    summary = Text(max_length=4000)
+    reason = Text(**REASON)
+
+
+class DraftCreate(DraftFields):
+    category = ma.fields.String(required=True, metadata={"description": "01 to 06"})
+    sub_item = ma.fields.String(metadata={"description": "3 digits; default the next free one"})
+    title = Text(max_length=200, required=True)
+
+    @ma.validates("category")
+    def _category(self, value, **_):
+        try:
+            numbering.parse_category(value)
+        except numbering.NumberError as e:
+            raise ma.ValidationError(e.message) from None
+
+    @ma.validates("sub_item")
+    def _sub_item(self, value, **_):
+        try:
+            numbering.parse_sub_item(value)
+        except numbering.NumberError as e:
+            raise ma.ValidationError(e.message) from None
+
+
+class DraftEdit(DraftFields):
+    @ma.validates_schema
+    def _something(self, data, **_):
+        if not set(data) - {"reason"}:
+            raise ma.ValidationError("give at least one field to change", "_schema")
+
+
+class Reason(Strict):
+    reason = Text(**REASON)
+
+
+class ReasonRequired(Strict):
+    reason = Text(required=True, **REASON)
+
+
+class Approve(Strict):
+    approved_on = ma.fields.Date(metadata={"description": "default today; not in the future"})
+    reason = Text(**REASON)
+
+
+class Publish(Strict):
+    issued_on = ma.fields.Date(required=True)
+    effective_on = ma.fields.Date(required=True)
+    trial = ma.fields.Boolean(load_default=False, metadata={"description": "true for 试行"})
+    reason = Text(**REASON)
+
+    @ma.validates_schema
+    def _order(self, data, **_):
+        if "issued_on" in data and "effective_on" in data and data["effective_on"] < data["issued_on"]:
+            raise ma.ValidationError("must not be before issued_on", "effective_on")
+
+
+class Revision(Strict):
+    reason = Text(required=True, **REASON)
+    title = Text(max_length=200)
+
+
+class Withdraw(Strict):
+    withdrawn_on = ma.fields.Date(required=True)
+    reason = Text(required=True, **REASON)
+
+
+class Review(Strict):
+    reviewed_on = ma.fields.Date(required=True)
+    outcome = ma.fields.String(required=True, validate=validate.OneOf([o.value for o in ReviewOutcome]))
+    reason = Text(**REASON)
+
+
+class CatalogueQuery(Strict):
+    category = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
+    level = ma.fields.String(validate=validate.OneOf(LEVELS))
+    q = Text(max_length=100, metadata={"description": "text in any title"})
+    after = ma.fields.String(metadata={"description": "cursor: the last code of the previous page"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @ma.validates("category")
+    def _category(self, value, **_):
+        try:
+            numbering.parse_category(value)
+        except numbering.NumberError as e:
+            raise ma.ValidationError(e.message) from None
+
+    @ma.validates("after")
+    def _after(self, value, **_):
+        try:
+            numbering.parse_code(value)
+        except numbering.NumberError as e:
+            raise ma.ValidationError(e.message) from None
+
+
+# ------------------------------------------------------------------ output
+class EditionOut(ma.Schema):
+    number = ma.fields.String(metadata={"example": "JGSW05001—2018"})
+    year = ma.fields.Integer()
+    title = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(EDITION_STATUSES))
+    status_label = ma.fields.String()
+    level = ma.fields.String(allow_none=True)
+    kind = ma.fields.String(allow_none=True)
+    owner_department = ma.fields.String(allow_none=True)
+    drafting_units = ma.fields.List(ma.fields.String())
+    summary = ma.fields.String(allow_none=True)
+    approved_on = ma.fields.String(allow_none=True)
+    approved_by = ma.fields.String(allow_none=True)
+    drafted_by = ma.fields.String(allow_none=True)
+    issued_on = ma.fields.String(allow_none=True)
+    issued_by = ma.fields.String(allow_none=True)
+    effective_on = ma.fields.String(allow_none=True)
+    trial = ma.fields.Boolean()
+    superseded_on = ma.fields.String(allow_none=True)
+    withdrawn_on = ma.fields.String(allow_none=True)
+    withdrawal_reason = ma.fields.String(allow_none=True)
+    replaces = ma.fields.String(allow_none=True)
+    replaced_by = ma.fields.String(allow_none=True)
+
+
+class DraftOut(ma.Schema):
+    stage = ma.fields.String()
+    stage_label = ma.fields.String()
+    title = ma.fields.String()
+    level = ma.fields.String()
+    kind = ma.fields.String(allow_none=True)
+    owner_department = ma.fields.String(allow_none=True)
+    drafting_units = ma.fields.List(ma.fields.String())
+    summary = ma.fields.String(allow_none=True)
+    drafted_by = ma.fields.String()
+    edited_by = ma.fields.List(ma.fields.String())
+    revision_of = ma.fields.String(allow_none=True)
+    comments = ma.fields.List(ma.fields.String())
+
+
+class StandardOut(ma.Schema):
+    code = ma.fields.String(metadata={"example": "JGSW05001"})
+    category = ma.fields.String()
+    sub_item = ma.fields.String()
+    level = ma.fields.String()
+    level_label = ma.fields.String(allow_none=True)
+    title = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
+    status_label = ma.fields.String()
+    edition = ma.fields.Nested(EditionOut, allow_none=True)
+    draft = ma.fields.Nested(DraftOut, allow_none=True)
+    version = ma.fields.Integer()
+    stage = ma.fields.String()
+    editions = ma.fields.List(ma.fields.Dict())
+    reviews = ma.fields.List(ma.fields.Dict())
+
+
+class Page(ma.Schema):
+    next = ma.fields.String(allow_none=True)
+
+
+class StandardPage(Page):
+    items = ma.fields.List(ma.fields.Nested(StandardOut))
+
+
+class EditionPage(Page):
+    items = ma.fields.List(ma.fields.Nested(EditionOut))
+
+
+class CategoryOut(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    name_en = ma.fields.String()
+    standards = ma.fields.Integer()
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    next_sub_item = ma.fields.String(allow_none=True)
+    next_code = ma.fields.String(allow_none=True)
+
+
+class CategoryPage(Page):
+    items = ma.fields.List(ma.fields.Nested(CategoryOut))
+
+
+class NumberOut(ma.Schema):
+    input = ma.fields.String()
+    canonical = ma.fields.String()
+    code = ma.fields.String()
+    prefix = ma.fields.String()
+    category = ma.fields.String()
+    category_name = ma.fields.String()
+    sub_item = ma.fields.String()
+    year = ma.fields.Integer(allow_none=True)
+
+
+class HealthOut(ma.Schema):
+    status = ma.fields.String()
+    store = ma.fields.String()
+    position = ma.fields.Integer()
+    projections = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+ROLES = [r.value for r in Role]
