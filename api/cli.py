@@ -52,6 +52,13 @@ def user_add(name: str, roles: tuple[str, ...]) -> None:
     click.echo(token)
 
 
+@user.command("token")
+@click.argument("name")
+def user_token(name: str) -> None:
+    """Give an existing user a new token (the old one stops working); print it alone."""
+    click.echo(_app().reissue_token(name))
+
+
 @user.command("revoke")
 @click.argument("name")
 def user_revoke(name: str) -> None:

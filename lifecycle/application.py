@@ -142,13 +142,23 @@ class StandardsApp(Application):
             raise Conflict(f"user {name!r} exists") from None
         return token
 
-    def revoke_user(self, name: str, actor: str = "operator") -> None:
+    def _get_user(self, name: str) -> User:
         try:
-            user: User = self.repository.get(user_id(name))
+            return self.repository.get(user_id(name))
         except AggregateNotFoundError:
             raise NotFound(f"no user {name!r}") from None
+
+    def revoke_user(self, name: str, actor: str = "operator") -> None:
+        user = self._get_user(name)
         user.revoke(actor)
         self._save(user)
+
+    def reissue_token(self, name: str, actor: str = "operator") -> str:
+        user = self._get_user(name)
+        token = new_token()
+        user.issue_token(hash_token(token), actor)
+        self._save(user)
+        return token
 
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:
         return self.reads.user_by_token_hash(hash_token(token))
