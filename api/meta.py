@@ -72,6 +72,7 @@ def parse_number(text: str):
 
 @blp.route("/health", methods=["GET"])
 @blp.response(200, s.HealthOut)
+@blp.doc(security=[])
 def health():
     """Liveness and the store in use; no auth."""
     app = service()

@@ -51,6 +51,12 @@ def edition_status(edition: EditionDates, day: date) -> str:
     return "trial" if edition.trial else "current"
 
 
+def _took_effect(edition: EditionDates, day: date) -> bool:
+    """Was the edition ever in force by `day`? (Not if withdrawn before its effective date.)"""
+    eff = edition.effective_on
+    return eff is not None and eff <= day and (edition.withdrawn_on is None or eff < edition.withdrawn_on)
+
+
 @dataclass(frozen=True)
 class StandardStatus:
     status: str
@@ -71,8 +77,8 @@ def standard_status(
             last = matching[-1]
             return StandardStatus(edition_status(last, day), last)
     if issued:
-        took_effect = [e for e in issued if e.effective_on is not None and e.effective_on <= day]
-        return StandardStatus("withdrawn", (took_effect or issued)[-1])
+        was_in_force = [e for e in issued if _took_effect(e, day)]
+        return StandardStatus("withdrawn", (was_in_force or issued)[-1])
     return StandardStatus(workflow_status, None)
 
 

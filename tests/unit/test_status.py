@@ -155,18 +155,13 @@ def test_withdrawn_standard_speaks_of_the_last_edition_in_force() -> None:
     assert (got.status, got.edition.year) == ("withdrawn", 2021)
 
 
-WITHDRAWN_EARLY_BUG = pytest.mark.xfail(strict=True, reason=(
-    "BUG: standard_status picks the last edition whose effective_on <= day, ignoring "
-    "that it was withdrawn before that date: the 2021 edition (withdrawn 2021-06-15, "
-    "effective 2021-07-01) was never in force, yet from 2021-07-01 it is the edition "
-    "the standard speaks of instead of 2018, the last one in force"))
-
-
+# Regression: the 2021 edition was withdrawn (2021-06-15) before its effective date
+# (2021-07-01), so it was never in force; the standard speaks of 2018 throughout.
 @pytest.mark.parametrize("day", [
     date(2021, 6, 15),
     date(2021, 6, 30),
-    pytest.param(date(2021, 7, 1), marks=WITHDRAWN_EARLY_BUG),
-    pytest.param(date(2024, 1, 1), marks=WITHDRAWN_EARLY_BUG),
+    date(2021, 7, 1),
+    date(2024, 1, 1),
 ], ids=str)
 def test_withdrawn_before_the_revision_took_effect_speaks_of_the_old_edition(day: date) -> None:
     s = withdrawn_before_revision_took_effect()
