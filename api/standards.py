@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
@@ -110,7 +111,7 @@ def run(code_text: str, method: str, **kwargs: Any):
 
 # ------------------------------------------------------------------ reads
 @blp.route("/standards", methods=["GET"])
-@blp.arguments(s.CatalogueQuery, location="query", as_kwargs=True)
+@blp.arguments(s.CatalogueQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardPage)
 @documented(401, 422)
 def catalogue(limit: int, **filters: Any):

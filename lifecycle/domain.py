@@ -353,20 +353,26 @@ class Standard(Aggregate):
                            effective_on=effective_on, trial=bool(trial), actor=actor, reason=reason)
 
     def open_revision(self, actor: str, reason: str, title: str | None = None) -> None:
+        self._check_revision(reason, title)
+        self.trigger_event(self.RevisionOpened, title=title, actor=actor, reason=reason)
+
+    def _check_revision(self, reason: str | None, title: str | None) -> None:
         workflow.check("open_revision", self.stage, self.code)
         _require_reason(reason)
         if title is not None:
             _check_fields({"title": title})
-        self.trigger_event(self.RevisionOpened, title=title, actor=actor, reason=reason)
 
     def withdraw(self, withdrawn_on: date, actor: str, reason: str) -> None:
+        self._check_withdrawal(withdrawn_on, reason)
+        self.trigger_event(self.Withdrawn, withdrawn_on=withdrawn_on, actor=actor, reason=reason)
+
+    def _check_withdrawal(self, withdrawn_on: date, reason: str | None) -> None:
         workflow.check("withdraw", self.stage, self.code)
         _require_reason(reason)
         last = self.last_issued()
         assert last is not None and last.issued_on is not None
         if withdrawn_on < last.issued_on:
             raise InvalidInput("withdrawn_on", f"{withdrawn_on} is before the issue date {last.issued_on}")
-        self.trigger_event(self.Withdrawn, withdrawn_on=withdrawn_on, actor=actor, reason=reason)
 
     def review(self, reviewed_on: date, outcome: ReviewOutcome, today: date, actor: str,
                reason: str | None = None) -> None:
@@ -374,8 +380,11 @@ class Standard(Aggregate):
         workflow.check("review", self.stage, self.code)
         if reviewed_on > today:
             raise InvalidInput("reviewed_on", f"{reviewed_on} is in the future (today is {today})")
-        if outcome is not ReviewOutcome.CONFIRM:
-            _require_reason(reason)
+        # Check the consequence first, so a refused review records nothing.
+        if outcome is ReviewOutcome.REVISE:
+            self._check_revision(reason, None)
+        elif outcome is ReviewOutcome.WITHDRAW:
+            self._check_withdrawal(reviewed_on, reason)
         self.trigger_event(self.Reviewed, reviewed_on=reviewed_on, outcome=outcome,
                            actor=actor, reason=reason)
         if outcome is ReviewOutcome.REVISE:

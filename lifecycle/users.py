@@ -89,7 +89,7 @@ class User(Aggregate):
 
     @classmethod
     def add(cls, name: str, roles: list[Role], token_hash: str, actor: str) -> User:
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise InvalidInput("name", f"{name!r} is not a user name: letters, digits, . @ - _ (at most 64)")
         if not roles:
             raise InvalidInput("role", "a user needs at least one role")

@@ -348,10 +348,6 @@ def test_review_in_the_future_is_refused() -> None:
     assert info.value.field == "reviewed_on"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Standard.review(outcome=withdraw) triggers Reviewed before calling "
-    "withdraw(); when withdraw refuses (reviewed_on before the issue date) the "
-    "InvalidInput is raised but the Reviewed event stays pending and version is +1"))
 def test_refused_review_withdraw_leaves_the_standard_unchanged() -> None:
     s = b.issued()
     before = unchanged(s)
