@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import BaseConverter
 
 from api import problems
 from api.problems import ProblemSchema
@@ -14,6 +15,13 @@ from lifecycle.application import StandardsApp
 from lifecycle.config import Settings
 
 PREFIX = "/api/v1"
+
+
+class StandardCodeConverter(BaseConverter):
+    """A standard number in a path: one segment, or the seed's own spelling
+    with a slash after the prefix (JGSW/01001); the numbering rules parse it."""
+
+    regex = r"(?:(?i:(?:yn)?\s*jgsw\s*/))?[^/]+"
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -46,6 +54,7 @@ def create_app(settings: Settings | None = None, *, service: StandardsApp | None
     app.config.update(config or {})
     app.json.ensure_ascii = False  # Chinese as sent, no \u escapes
     app.json.sort_keys = False
+    app.url_map.converters["code"] = StandardCodeConverter
 
     app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
 

@@ -14,6 +14,26 @@ from lifecycle.status import EDITION_STATUSES, STANDARD_STATUSES
 from lifecycle.users import Role
 
 
+def _is_cjk_compatibility(ch: str) -> bool:
+    return "\uf900" <= ch <= "\ufaff" or "\U0002f800" <= ch <= "\U0002fa1f"
+
+
+def normalise(text: str) -> str:
+    """NFC, except CJK compatibility ideographs, which NFC would replace by
+    their unified twins: Chinese must come back exactly as it was sent."""
+    if not any(_is_cjk_compatibility(ch) for ch in text):
+        return unicodedata.normalize("NFC", text)
+    parts, run = [], []
+    for ch in text:
+        if _is_cjk_compatibility(ch):
+            parts.append(unicodedata.normalize("NFC", "".join(run)) + ch)
+            run = []
+        else:
+            run.append(ch)
+    parts.append(unicodedata.normalize("NFC", "".join(run)))
+    return "".join(parts)
+
+
 class Text(ma.fields.String):
     """Text as people type it: NFC-normalised, trimmed, no control characters."""
 
@@ -21,7 +41,7 @@ class Text(ma.fields.String):
         super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
+        text = normalise(super()._deserialize(value, attr, data, **kwargs)).strip()
         if any(unicodedata.category(ch) == "Cc" for ch in text):
             raise ma.ValidationError("must not contain control characters")
         if not text:

@@ -144,7 +144,7 @@ def draft(body: dict[str, Any]):
     return answer(current(numbering.parse_code(standard.code)), 201, Location=location)
 
 
-@blp.route("/standards/<code>", methods=["GET"])
+@blp.route("/standards/<code:code>", methods=["GET"])
 @blp.response(200, s.StandardOut)
 @documented(401, 404)
 def one(code: str):
@@ -152,7 +152,7 @@ def one(code: str):
     return answer(current(path_code(code)))
 
 
-@blp.route("/standards/<code>/editions", methods=["GET"])
+@blp.route("/standards/<code:code>/editions", methods=["GET"])
 @blp.response(200, s.EditionPage)
 @documented(401, 404)
 def editions(code: str):
@@ -162,7 +162,7 @@ def editions(code: str):
     return {"items": [edition_view(doc["code"], e, day) for e in doc["editions"]], "next": None}
 
 
-@blp.route("/standards/<code>/editions/<year>", methods=["GET"])
+@blp.route("/standards/<code:code>/editions/<year>", methods=["GET"])
 @blp.response(200, s.EditionOut)
 @documented(401, 404)
 def edition(code: str, year: str):
@@ -179,7 +179,7 @@ def edition(code: str, year: str):
 COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 428)
 
 
-@blp.route("/standards/<code>/draft", methods=["PATCH"])
+@blp.route("/standards/<code:code>/draft", methods=["PATCH"])
 @blp.arguments(s.DraftEdit)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -189,7 +189,7 @@ def edit_draft(body: dict[str, Any], code: str):
     return run(code, "edit_draft", changes=body, reason=reason)
 
 
-@blp.route("/standards/<code>/submit", methods=["POST"])
+@blp.route("/standards/<code:code>/submit", methods=["POST"])
 @blp.arguments(s.Reason)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -198,7 +198,7 @@ def submit(body: dict[str, Any], code: str):
     return run(code, "submit", reason=body.get("reason"))
 
 
-@blp.route("/standards/<code>/request-changes", methods=["POST"])
+@blp.route("/standards/<code:code>/request-changes", methods=["POST"])
 @blp.arguments(s.ReasonRequired)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -207,7 +207,7 @@ def request_changes(body: dict[str, Any], code: str):
     return run(code, "request_changes", reason=body["reason"])
 
 
-@blp.route("/standards/<code>/approve", methods=["POST"])
+@blp.route("/standards/<code:code>/approve", methods=["POST"])
 @blp.arguments(s.Approve)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -216,7 +216,7 @@ def approve(body: dict[str, Any], code: str):
     return run(code, "approve", approved_on=body.get("approved_on"), reason=body.get("reason"))
 
 
-@blp.route("/standards/<code>/publish", methods=["POST"])
+@blp.route("/standards/<code:code>/publish", methods=["POST"])
 @blp.arguments(s.Publish)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -226,7 +226,7 @@ def publish(body: dict[str, Any], code: str):
                trial=body["trial"], reason=body.get("reason"))
 
 
-@blp.route("/standards/<code>/revisions", methods=["POST"])
+@blp.route("/standards/<code:code>/revisions", methods=["POST"])
 @blp.arguments(s.Revision)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -235,7 +235,7 @@ def open_revision(body: dict[str, Any], code: str):
     return run(code, "open_revision", reason=body["reason"], title=body.get("title"))
 
 
-@blp.route("/standards/<code>/withdraw", methods=["POST"])
+@blp.route("/standards/<code:code>/withdraw", methods=["POST"])
 @blp.arguments(s.Withdraw)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)
@@ -244,7 +244,7 @@ def withdraw(body: dict[str, Any], code: str):
     return run(code, "withdraw", withdrawn_on=body["withdrawn_on"], reason=body["reason"])
 
 
-@blp.route("/standards/<code>/reviews", methods=["POST"])
+@blp.route("/standards/<code:code>/reviews", methods=["POST"])
 @blp.arguments(s.Review)
 @blp.response(200, s.StandardOut)
 @documented(*COMMAND_ERRORS)

@@ -410,7 +410,7 @@ def test_patch_with_nothing_to_change_is_422(api):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=-1", "limit=x", "status=frozen",
-                                   "level=national", "category=09", "colour=red"])
+                                   "level=national", "category=09", "after=XYZ"])
 def test_bad_catalogue_query_is_422(api, query):
     assert_problem(api.get(f"/standards?{query}"), 422)
 
@@ -429,3 +429,38 @@ def test_unknown_path_and_method_are_problems(api):
     assert_problem(api.get("/nothing-here"), 404)
     resp = api.client.delete(PREFIX + "/standards/JGSW05001", headers=api.auth("admin"))
     assert_problem(resp, 405)
+
+
+def test_review_withdraw_before_issue_date_writes_nothing(api):
+    """A review whose follow-on withdrawal is refused records neither event."""
+    code, _ = api.issued()
+    before = api.position()
+    resp = api.command(code, "reviews", "approver", {
+        "reviewed_on": (api.today - days(2)).isoformat(), "outcome": "withdraw", "reason": "复审废止"})
+    assert "withdrawn_on" in _fields(resp)
+    assert api.position() == before
+    assert api.get(f"/standards/{code}").get_json()["reviews"] == []
+
+
+def test_revision_effective_not_after_old_effective_is_422(api):
+    from datetime import date
+
+    code, _ = api.issued(approved_on=date(2020, 1, 10), issued_on=date(2020, 1, 10),
+                         effective_on=date(2030, 1, 1))
+    api.revise(code, date(2021, 1, 1), None, None)
+    before = api.position()
+    errors = _fields(api.command(code, "publish", "publisher",
+                                 {"issued_on": "2021-01-02", "effective_on": "2022-01-01"}))
+    assert "effective_on" in errors
+    assert api.position() == before
+
+
+def test_full_category_refuses_automatic_number(api):
+    assert api.create(category="04", sub_item="999", title="最后一号").status_code == 201
+    before = api.position()
+    resp = api.create(category="04", title="再来一号")
+    assert resp.status_code in (409, 422)
+    assert_problem(resp, resp.status_code)
+    assert api.position() == before
+    items = {c["code"]: c for c in api.get("/categories").get_json()["items"]}
+    assert items["04"]["next_sub_item"] is None and items["04"]["next_code"] is None
