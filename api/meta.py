@@ -36,8 +36,9 @@ def categories():
     items = []
     for code, cat in numbering.CATEGORIES.items():
         entry = counts.get(code, {"standards": 0})
+        last = app.reads.max_sub_item(code)
         try:
-            nxt = numbering.next_sub_item(app.reads.used_sub_items(code))
+            nxt = numbering.next_sub_item([last] if last else [])
         except numbering.NumberError:
             nxt = None  # 999 taken: the category is full
         items.append({

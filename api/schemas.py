@@ -135,7 +135,21 @@ class Review(Strict):
     reason = Text(**REASON)
 
 
-class CatalogueQuery(Strict):
+class AwareDateTime(ma.fields.AwareDateTime):
+    default_error_messages = {
+        **ma.fields.AwareDateTime.default_error_messages,
+        "invalid_awareness": "must be an RFC 3339 time with its offset, e.g. 2024-01-01T00:00:00Z",
+    }
+
+
+class Clocks(Strict):
+    as_of = ma.fields.Date(metadata={"description": "valid time: what was in force on this day "
+                                                   "(default today in LIFECYCLE_TIMEZONE)"})
+    known_at = AwareDateTime(metadata={"description": "record time (RFC 3339): what the register "
+                                                      "said at this moment (default now)"})
+
+
+class CatalogueQuery(Clocks):
     category = ma.fields.String()
     status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
     level = ma.fields.String(validate=validate.OneOf(LEVELS))

@@ -3,6 +3,7 @@ application. Every command on an existing standard needs If-Match."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -16,6 +17,7 @@ from lifecycle import numbering
 from lifecycle.application import StandardsApp
 from lifecycle.errors import NotFound
 from projections.queries import CatalogueFilter
+from projections.documents import record_time
 from projections.views import edition_view, standard_view
 
 blp = Blueprint("standards", __name__, description="Standards and their editions")
@@ -84,16 +86,41 @@ def if_match() -> int | None:
     return int(tag)
 
 
-def answer(standard_doc: dict[str, Any], status: int = 200, **headers: str):
-    view = standard_view(standard_doc, service().today())
+def answer(code: numbering.StandardCode, status: int = 200, **headers: str):
+    """A command's answer: the standard as it now is, with its new ETag."""
+    view = standard_view(load(code, When()), service().today())
     return view, status, {"ETag": f'"{view["version"]}"', **headers}
 
 
-def current(code: numbering.StandardCode) -> dict[str, Any]:
-    doc = service().reads.standard(str(code))
-    if doc is None:
+class When:
+    """The two clocks of a read: `as_of` (valid time: the day in the world,
+    default today in LIFECYCLE_TIMEZONE) and `known_at` (record time: what the
+    register said then, default now)."""
+
+    def __init__(self, as_of: date | None = None, known_at: datetime | None = None) -> None:
+        self.day = as_of or service().today()
+        self.known_at = record_time(known_at) if known_at is not None else None
+
+    def describe(self) -> str:
+        said = f" as recorded at {self.known_at}" if self.known_at else ""
+        return f"on {self.day}{said}"
+
+
+def load(code: numbering.StandardCode, when: When):
+    rows = service().reads.standard(str(code), when.day, when.known_at)
+    if rows is None:
+        if when.known_at:
+            raise NotFound(f"the register had no {code} at {when.known_at}", code=str(code))
         raise NotFound(f"no standard {code}", code=str(code))
-    return doc
+    if rows.state is None:
+        raise NotFound(f"{code} did not exist yet on {when.day}", code=str(code))
+    return rows
+
+
+def current(code: numbering.StandardCode) -> None:
+    """404 unless the standard exists."""
+    if not service().reads.exists(str(code)):
+        raise NotFound(f"no standard {code}", code=str(code))
 
 
 def run(code_text: str, method: str, **kwargs: Any):
@@ -106,7 +133,7 @@ def run(code_text: str, method: str, **kwargs: Any):
         return problem(428, "this command needs If-Match with the ETag you last read "
                        "(GET the standard first)", kind="precondition-required")
     getattr(service(), method)(code, expected, actor=actor(), **kwargs)
-    return answer(current(code))
+    return answer(code)
 
 
 # ------------------------------------------------------------------ reads
@@ -114,15 +141,20 @@ def run(code_text: str, method: str, **kwargs: Any):
 @blp.arguments(s.CatalogueQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardPage)
 @documented(401, 422)
-def catalogue(limit: int, **filters: Any):
-    """The catalogue: one row per standard, with its edition in force and status."""
+def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None = None,
+              **filters: Any):
+    """The catalogue: one row per standard, with its edition in force and status.
+
+    `as_of` asks what was in force on a day; `known_at` what the register said
+    at a moment; alone or together."""
     if filters.get("category") is not None:
         filters["category"] = numbering.parse_category(filters["category"]).code
     if filters.get("after") is not None:
         filters["after"] = str(numbering.parse_code(filters["after"]))
-    day = service().today()
-    rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), day)
-    items = [standard_view(doc, day, with_editions=False) for doc, _ in rows]
+    when = When(as_of, known_at)
+    rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), when.day,
+                                           when.known_at)
+    items = [standard_view(r, when.day, with_editions=False) for r in rows]
     next_url = None
     if more:
         args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
@@ -140,39 +172,47 @@ def draft(body: dict[str, Any]):
     sub_item = body.pop("sub_item", None)
     reason = body.pop("reason", None)
     standard = service().draft(category, body, actor=actor(), sub_item=sub_item, reason=reason)
-    location = url_for("standards.one", code=standard.code)
-    return answer(current(numbering.parse_code(standard.code)), 201, Location=location)
+    code = numbering.parse_code(standard.code)
+    return answer(code, 201, Location=url_for("standards.one", code=standard.code))
 
 
 @blp.route("/standards/<code:code>", methods=["GET"])
+@blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut)
-@documented(401, 404)
-def one(code: str):
+@documented(401, 404, 422)
+def one(code: str, as_of: date | None = None, known_at: datetime | None = None):
     """One standard: the edition in force, any open draft, all editions in brief."""
-    return answer(current(path_code(code)))
+    when = When(as_of, known_at)
+    view = standard_view(load(path_code(code), when), when.day)
+    return view, 200, {"ETag": f'"{view["version"]}"'}
 
 
 @blp.route("/standards/<code:code>/editions", methods=["GET"])
+@blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EditionPage)
-@documented(401, 404)
-def editions(code: str):
+@documented(401, 404, 422)
+def editions(code: str, as_of: date | None = None, known_at: datetime | None = None):
     """The version history, superseded and withdrawn editions included."""
-    doc = current(path_code(code))
-    day = service().today()
-    return {"items": [edition_view(doc["code"], e, day) for e in doc["editions"]], "next": None}
+    when = When(as_of, known_at)
+    rows = load(path_code(code), when)
+    items = [edition_view(rows.code, raw, when.day) for _, raw in sorted(rows.editions.items())]
+    return {"items": items, "next": None}
 
 
 @blp.route("/standards/<code:code>/editions/<year>", methods=["GET"])
+@blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EditionOut)
-@documented(401, 404)
-def edition(code: str, year: str):
+@documented(401, 404, 422)
+def edition(code: str, year: str, as_of: date | None = None, known_at: datetime | None = None):
     """One edition, whole."""
-    doc = current(path_code(code))
-    for raw in doc["editions"]:
-        if str(raw["year"]) == year.strip():
-            return edition_view(doc["code"], raw, service().today())
-    raise NotFound(f"{doc['code']} has no edition {year!r}",
-                   editions=[f"{doc['code']}—{e['year']}" for e in doc["editions"]])
+    when = When(as_of, known_at)
+    rows = load(path_code(code), when)
+    wanted = year.strip()
+    for number, raw in rows.editions.items():
+        if str(number) == wanted:
+            return edition_view(rows.code, raw, when.day)
+    raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
+                   editions=[f"{rows.code}—{y}" for y in sorted(rows.editions)])
 
 
 # ------------------------------------------------------------------ commands

@@ -3,6 +3,7 @@ its events together with the projection rows, in one transaction."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,7 +17,7 @@ from lifecycle.domain import ReviewOutcome, Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import Role, User, hash_token, new_token, user_id
-from projections.documents import rows_for
+from projections.projector import Projector
 from projections.queries import Reads
 from projections.writer import Writer
 
@@ -31,6 +32,7 @@ class StandardsApp(Application):
         self.settings = settings or Settings.from_env()
         super().__init__(env=self.settings.eventsourcing_env(create_tables))
         self.reads = Reads(self.recorder.datastore, self.recorder.writer)
+        self.projector = Projector(self.settings.zone)
 
     def construct_env(self, name: str, env: Any = None) -> Any:
         # Only our own settings configure the store: a stray PERSISTENCE_MODULE
@@ -49,8 +51,11 @@ class StandardsApp(Application):
         return self.settings.today()
 
     # ------------------------------------------------------------- saving
-    def _save(self, *aggregates: Standard | User) -> None:
-        self.save(*aggregates, projection=[rows_for(a) for a in aggregates])
+    def record(self, aggregate: Standard | User, before: Standard | User | None) -> None:
+        """Record the aggregate's new events with the projection changes they
+        make (`before`: the aggregate as loaded, None if new)."""
+        changes = self.projector.changes_for_save(before, list(aggregate.pending_events))
+        self.save(aggregate, projection=changes)
 
     def _get_standard(self, code: numbering.StandardCode) -> Standard:
         try:
@@ -67,9 +72,10 @@ class StandardsApp(Application):
                 f"{code} is at version {standard.version}, not {expected_version}: read it again",
                 version=standard.version,
             )
+        before = copy.deepcopy(standard)
         command(standard)
         try:
-            self._save(standard)
+            self.record(standard, before)
         except IntegrityError:
             # Another command on this standard was recorded first.
             raise StaleVersion(f"{code} was changed by another command: read it again") from None
@@ -84,7 +90,8 @@ class StandardsApp(Application):
             code = numbering.make_code(cat.code, sub_item)
             return self._create(code, fields, actor, reason)
         for _ in range(ALLOCATION_ATTEMPTS):
-            code = numbering.make_code(cat.code, numbering.next_sub_item(self.reads.used_sub_items(cat.code)))
+            last = self.reads.max_sub_item(cat.code)
+            code = numbering.make_code(cat.code, numbering.next_sub_item([last] if last else []))
             try:
                 return self._create(code, fields, actor, reason)
             except Conflict:
@@ -95,7 +102,7 @@ class StandardsApp(Application):
                 reason: str | None) -> Standard:
         standard = Standard.create(code, fields, actor=actor, reason=reason)
         try:
-            self._save(standard)
+            self.record(standard, None)
         except IntegrityError:
             raise Conflict(f"{code} already exists: a number is drafted once and never reused",
                            code=str(code)) from None
@@ -137,7 +144,7 @@ class StandardsApp(Application):
         token = new_token()
         user = User.add(name, roles, hash_token(token), actor)
         try:
-            self._save(user)
+            self.record(user, None)
         except IntegrityError:
             raise Conflict(f"user {name!r} exists") from None
         return token
@@ -150,14 +157,16 @@ class StandardsApp(Application):
 
     def revoke_user(self, name: str, actor: str = "operator") -> None:
         user = self._get_user(name)
+        before = copy.deepcopy(user)
         user.revoke(actor)
-        self._save(user)
+        self.record(user, before)
 
     def reissue_token(self, name: str, actor: str = "operator") -> str:
         user = self._get_user(name)
+        before = copy.deepcopy(user)
         token = new_token()
         user.issue_token(hash_token(token), actor)
-        self._save(user)
+        self.record(user, before)
         return token
 
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:

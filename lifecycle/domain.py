@@ -9,7 +9,7 @@ log rebuilds exactly what was decided.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from lifecycle import numbering, workflow
 from lifecycle.errors import Conflict, Forbidden, InvalidInput
-from lifecycle.status import StandardStatus, standard_status
+from lifecycle.status import Paperwork, StandardStatus, standard_status
 from lifecycle.workflow import Stage
 
 NAMESPACE = uuid5(NAMESPACE_URL, "urn:jgsw:standards")
@@ -127,6 +127,8 @@ class Standard(Aggregate):
         def apply(self, standard: Standard) -> None:
             assert standard.draft is not None
             standard.draft.stage = "under_review"
+            if not standard.editions:
+                standard.first_submitted_at = self.timestamp
 
     class ChangesRequested(Aggregate.Event):
         actor: str
@@ -239,6 +241,7 @@ class Standard(Aggregate):
         self.draft: Draft | None = Draft(**_draft_fields(fields), drafted_by=actor)
         self.withdrawn_on: date | None = None
         self.reviews: list[dict[str, Any]] = []
+        self.first_submitted_at: datetime | None = None
 
     @classmethod
     def create(cls, code: numbering.StandardCode, fields: dict[str, Any], actor: str,
@@ -276,8 +279,18 @@ class Standard(Aggregate):
         assert self.draft is not None
         return self.draft.stage
 
-    def status(self, day: date) -> StandardStatus:
-        return standard_status(self.editions, self.workflow_status, day)
+    def paperwork(self, zone: tzinfo) -> Paperwork:
+        """The first edition's drafting and submission, as days in `zone`."""
+        return Paperwork(
+            workflow_status=self.workflow_status,
+            drafted_on=self.created_on.astimezone(zone).date(),
+            submitted_on=(self.first_submitted_at.astimezone(zone).date()
+                          if self.first_submitted_at is not None else None),
+        )
+
+    def status(self, day: date, zone: tzinfo | None = None) -> StandardStatus | None:
+        paperwork = self.paperwork(zone) if zone is not None else self.workflow_status
+        return standard_status(self.editions, paperwork, day)
 
     def edition(self, year: int) -> Edition:
         for e in self.editions:

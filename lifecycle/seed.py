@@ -93,10 +93,10 @@ def seed(app) -> list[str]:
     recorded = []
     for entry in CATALOGUE_2018:
         code = str(numbering.parse_edition(entry.number).code)
-        if app.reads.standard(code) is not None:
+        if app.reads.exists(code):
             continue
         try:
-            app._save(build(entry))
+            app.record(build(entry), None)
         except IntegrityError:
             continue  # recorded by a concurrent seed a moment ago
         recorded.append(entry.number)

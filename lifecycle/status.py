@@ -31,6 +31,7 @@ LAST_DAY = date.max
 
 class EditionDates(Protocol):
     year: int
+    approved_on: date
     issued_on: date | None
     effective_on: date | None
     trial: bool
@@ -63,12 +64,50 @@ class StandardStatus:
     edition: EditionDates | None  # the edition `status` speaks of (API.md)
 
 
+@dataclass(frozen=True)
+class Paperwork:
+    """Days of the first edition's paperwork, in the office's calendar: they
+    place draft (草案) and review (审查中) in valid time before approval."""
+
+    workflow_status: str            # draft | under_review | approved, as recorded now
+    drafted_on: date | None = None  # None: known since always
+    submitted_on: date | None = None  # the last submission before approval
+
+
+def _paperwork(p: Paperwork | str) -> Paperwork:
+    return Paperwork(p) if isinstance(p, str) else p
+
+
+def exists_from(editions: Sequence[EditionDates], paperwork: Paperwork | str) -> date:
+    """The first day on which the standard exists in valid time: when it was
+    drafted, or approved if that was earlier (a catalogue entered later)."""
+    p = _paperwork(paperwork)
+    days = [d for d in (p.drafted_on, editions[0].approved_on if editions else None) if d]
+    return min(days) if p.drafted_on is not None else FIRST_DAY
+
+
+def pre_issue_status(editions: Sequence[EditionDates], paperwork: Paperwork | str, day: date) -> str:
+    p = _paperwork(paperwork)
+    if editions and day >= editions[0].approved_on:
+        return "approved"
+    if p.drafted_on is None:
+        return p.workflow_status
+    reviewing = bool(editions) or p.workflow_status == "under_review"
+    if reviewing and p.submitted_on is not None and day >= p.submitted_on:
+        return "under_review"
+    return "draft"
+
+
 def standard_status(
-    editions: Sequence[EditionDates], workflow_status: str, day: date
-) -> StandardStatus:
+    editions: Sequence[EditionDates], paperwork: Paperwork | str, day: date
+) -> StandardStatus | None:
     """A standard's status on `day`: that of its edition in force; else of the
     one issued and awaiting its effective date; else the last one in force
-    (then withdrawn); before any issue, where its paperwork stands."""
+    (then withdrawn); before any issue, where its paperwork stood. None
+    before the standard existed. `paperwork` may be just today's workflow
+    status, when the days of drafting are not known."""
+    if day < exists_from(editions, paperwork):
+        return None
     issued = [e for e in editions if e.issued_on is not None and e.issued_on <= day]
     statuses = [(e, edition_status(e, day)) for e in issued]
     for wanted in (IN_FORCE, ("issued",)):
@@ -79,17 +118,19 @@ def standard_status(
     if issued:
         was_in_force = [e for e in issued if _took_effect(e, day)]
         return StandardStatus("withdrawn", (was_in_force or issued)[-1])
-    return StandardStatus(workflow_status, None)
+    return StandardStatus(pre_issue_status(editions, paperwork, day), None)
 
 
-def change_days(editions: Sequence[EditionDates]) -> list[date]:
+def change_days(editions: Sequence[EditionDates], paperwork: Paperwork | str = "draft") -> list[date]:
     """Every day on which some status can change."""
+    p = _paperwork(paperwork)
     days = {
         d
         for e in editions
-        for d in (e.issued_on, e.effective_on, e.superseded_on, e.withdrawn_on)
+        for d in (e.approved_on, e.issued_on, e.effective_on, e.superseded_on, e.withdrawn_on)
         if d is not None
     }
+    days.update(d for d in (p.drafted_on, p.submitted_on) if d is not None)
     return sorted(days)
 
 
@@ -103,13 +144,16 @@ class Interval:
     edition_year: int | None
 
 
-def status_timeline(editions: Sequence[EditionDates], workflow_status: str) -> list[Interval]:
-    """The standard's status over all of valid time, as adjacent intervals."""
-    starts = [FIRST_DAY, *change_days(editions)]
+def status_timeline(editions: Sequence[EditionDates], paperwork: Paperwork | str) -> list[Interval]:
+    """The standard's status over valid time, as adjacent intervals from the
+    day it came to exist."""
+    first = exists_from(editions, paperwork)
+    starts = [first, *(d for d in change_days(editions, paperwork) if d > first)]
     ends = [*starts[1:], LAST_DAY]
     intervals: list[Interval] = []
     for start, end in zip(starts, ends):
-        s = standard_status(editions, workflow_status, start)
+        s = standard_status(editions, paperwork, start)
+        assert s is not None
         year = s.edition.year if s.edition is not None else None
         if intervals and (intervals[-1].status, intervals[-1].edition_year) == (s.status, year):
             prev = intervals.pop()

@@ -1,4 +1,6 @@
-"""Answers reads from the projection tables: no replay per request."""
+"""Answers reads from the projection tables, on both clocks: `day` picks the
+valid-time interval (what was so in the world), `known_at` the record-time
+one (what the register said then; None: now). No replay per request."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from projections.schema import POSITION_NAME
+from projections.schema import OPEN, POSITION_NAME, TABLES
 from projections.writer import Writer
 
 
@@ -23,60 +25,125 @@ class CatalogueFilter:
     limit: int = 50
 
 
+@dataclass(frozen=True)
+class StandardRows:
+    """What the register said of one standard at one moment, and its state on one day."""
+
+    code: str
+    version: int
+    stage: str
+    doc: dict[str, Any]
+    editions: dict[int, dict[str, Any]]
+    state: tuple[str, int | None, str, str] | None  # status, edition_year, level, title
+
+
+def recorded(alias: str, known_at: str | None) -> tuple[str, list[str]]:
+    """SQL and parameters selecting rows the register held at `known_at`."""
+    if known_at is None:
+        return f"{alias}.recorded_to = ?", [OPEN]
+    return f"{alias}.recorded_from <= ? AND ? < {alias}.recorded_to", [known_at, known_at]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
         self.sql = writer.sql
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[Any]:
+        """One read transaction: a consistent view across several queries."""
         with self.datastore.transaction(commit=False) as c:
             yield c
 
-    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        with self._cursor() as c:
-            c.execute(self.sql(statement), params)
-            return list(c.fetchall())
+    def _rows(self, c: Any, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        c.execute(self.sql(statement), tuple(params))
+        return [tuple(r) for r in c.fetchall()]
 
-    # -- catalogue
-    def catalogue(self, f: CatalogueFilter, day: date) -> tuple[list[tuple[dict, str]], bool]:
-        """One page of (document, status on `day`) in code order, and whether more follow."""
-        where = ["s.valid_from <= ?", "? < s.valid_to"]
-        params: list[Any] = [day.isoformat(), day.isoformat()]
-        for column, value in (("c.category", f.category), ("s.status", f.status), ("c.level", f.level)):
+    def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        with self.cursor() as c:
+            return self._rows(c, statement, params)
+
+    # ---------------------------------------------------------------- catalogue
+    def catalogue(self, f: CatalogueFilter, day: date,
+                  known_at: str | None = None) -> tuple[list[StandardRows], bool]:
+        """One page of standards that existed on `day`, in code order, and
+        whether more follow."""
+        when, params = recorded("s", known_at)
+        where = [when, "s.valid_from <= ?", "? < s.valid_to"]
+        params += [day.isoformat(), day.isoformat()]
+        for column, value in (("s.category", f.category), ("s.status", f.status),
+                              ("s.level", f.level)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         if f.q:
-            where.append("c.titles LIKE ?")
-            params.append("%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-            where[-1] += " ESCAPE '\\'"
+            where.append("s.title LIKE ? ESCAPE '\\'")
+            params.append(f"%{_escape_like(f.q)}%")
         if f.after is not None:
-            where.append("c.code > ?")
+            where.append("s.code > ?")
             params.append(f.after)
-        statement = (
-            "SELECT c.doc, s.status FROM catalogue c JOIN catalogue_status s ON s.code = c.code "
-            f"WHERE {' AND '.join(where)} ORDER BY c.code LIMIT ?"
-        )
-        rows = self._all(statement, (*params, f.limit + 1))
-        items = [(json.loads(r[0]), r[1]) for r in rows[: f.limit]]
-        return items, len(rows) > f.limit
+        with self.cursor() as c:
+            states = self._rows(
+                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                f"WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?", [*params, f.limit + 1])
+            more = len(states) > f.limit
+            states = states[: f.limit]
+            rows = self._gather(c, [s[0] for s in states], known_at)
+        return [rows[s[0]].with_state(s[1:]) for s in states], more
 
-    def standard(self, code: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT doc FROM catalogue WHERE code = ?", (code,))
-        return json.loads(rows[0][0]) if rows else None
+    def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, _Partial]:
+        out: dict[str, _Partial] = {}
+        if not codes:
+            return out
+        marks = ",".join("?" * len(codes))
+        when, params = recorded("l", known_at)
+        for code, version, stage, doc in self._rows(
+                c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
+                f"WHERE l.code IN ({marks}) AND {when}", [*codes, *params]):
+            out[code] = _Partial(code, version, stage, json.loads(doc), {})
+        when, params = recorded("e", known_at)
+        for code, year, doc in self._rows(
+                c, f"SELECT e.code, e.year, e.doc FROM edition_states e "
+                f"WHERE e.code IN ({marks}) AND {when} ORDER BY e.code, e.year", [*codes, *params]):
+            out[code].editions[year] = json.loads(doc)
+        return out
 
-    def used_sub_items(self, category: str) -> list[str]:
-        return [r[0] for r in self._all("SELECT sub_item FROM catalogue WHERE category = ?", (category,))]
+    def standard(self, code: str, day: date, known_at: str | None = None) -> StandardRows | None:
+        """One standard as the register said at `known_at`; None if it had no
+        record then. `state` is None if it did not exist yet on `day`."""
+        with self.cursor() as c:
+            found = self._gather(c, [code], known_at)
+            if code not in found:
+                return None
+            when, params = recorded("s", known_at)
+            states = self._rows(
+                c, "SELECT s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                f"WHERE s.code = ? AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
+                [code, *params, day.isoformat(), day.isoformat()])
+        return found[code].with_state(states[0] if states else None)
 
-    def category_counts(self, day: date) -> dict[str, dict[str, int]]:
+    def exists(self, code: str) -> bool:
+        return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
+                              (code, OPEN)))
+
+    def max_sub_item(self, category: str) -> str | None:
+        """The highest sub-item ever drafted in the category (顺延编号 follows it)."""
+        prefix = f"JGSW{category}"
+        rows = self._all("SELECT MAX(code) FROM standard_log WHERE recorded_to = ? "
+                         "AND code > ? AND code < ?", (OPEN, prefix, prefix + "999z"))
+        return rows[0][0][-3:] if rows and rows[0][0] else None
+
+    def category_counts(self, day: date, known_at: str | None = None) -> dict[str, dict[str, int]]:
         """category -> {"standards": n, status: n, ...} on `day`."""
+        when, params = recorded("s", known_at)
         rows = self._all(
-            "SELECT c.category, s.status, COUNT(*) FROM catalogue c JOIN catalogue_status s "
-            "ON s.code = c.code WHERE s.valid_from <= ? AND ? < s.valid_to "
-            "GROUP BY c.category, s.status",
-            (day.isoformat(), day.isoformat()),
-        )
+            "SELECT s.category, s.status, COUNT(*) FROM catalogue_states s "
+            f"WHERE {when} AND s.valid_from <= ? AND ? < s.valid_to GROUP BY s.category, s.status",
+            [*params, day.isoformat(), day.isoformat()])
         counts: dict[str, dict[str, int]] = {}
         for category, status, n in rows:
             entry = counts.setdefault(category, {"standards": 0})
@@ -84,22 +151,50 @@ class Reads:
             entry["standards"] += n
         return counts
 
-    # -- users
+    # ---------------------------------------------------------------- users
     def user_by_token_hash(self, token_hash: str) -> tuple[str, list[str]] | None:
         rows = self._all("SELECT name, roles FROM users WHERE token_hash = ?", (token_hash,))
         return (rows[0][0], rows[0][1].split(",")) if rows else None
 
-    # -- positions
+    # ---------------------------------------------------------------- log
     def position(self) -> int:
         rows = self._all("SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,))
         return rows[0][0] if rows else 0
 
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every projection row, in key order: what a rebuild must reproduce."""
-        from projections.schema import KEYS, TABLES
+    def chain_hashes(self, positions: list[int]) -> dict[int, str]:
+        if not positions:
+            return {}
+        marks = ",".join("?" * len(positions))
+        return dict(self._all(f"SELECT position, hash FROM event_chain WHERE position IN ({marks})",
+                              positions))
 
+    def chain_from(self, after: int = 0, batch: int = 5000) -> Iterator[tuple[int, str]]:
+        """The recorded chain in position order (for verification)."""
+        while True:
+            rows = self._all("SELECT position, hash FROM event_chain WHERE position > ? "
+                             "ORDER BY position LIMIT ?", (after, batch))
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection row in a stable order: what a rebuild must reproduce."""
         out = {}
         for table in TABLES:
-            out[table] = [tuple(r) for r in self._all(f"SELECT * FROM {table} ORDER BY {KEYS[table]}, 2, 3")]
-        out["projection_position"] = [tuple(r) for r in self._all("SELECT * FROM projection_position ORDER BY name")]
+            out[table] = self._all(f"SELECT * FROM {table} ORDER BY 1, 2, 3")
+        out["projection_position"] = self._all("SELECT * FROM projection_position ORDER BY name")
         return out
+
+
+@dataclass
+class _Partial:
+    code: str
+    version: int
+    stage: str
+    doc: dict[str, Any]
+    editions: dict[int, dict[str, Any]]
+
+    def with_state(self, state: Any) -> StandardRows:
+        return StandardRows(self.code, self.version, self.stage, self.doc, self.editions,
+                            tuple(state) if state is not None else None)

@@ -1,30 +1,37 @@
-"""Recreate every projection from the event log: replay the log in recorded
-order, then replace all rows and the position in one transaction. Rows are
-pure functions of aggregate state (documents.py), so the result equals what
-the commands wrote."""
+"""Recreate every projection from the event log: replay it in recorded order
+through the same Projector the commands use, and write all rows and the
+position in one transaction (readers see the old rows until it commits)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from projections.documents import rows_for
+from projections.projector import Projector
+from projections.schema import OPEN
 
 BATCH = 5000
 
 
-def replay(app: Any, progress: Callable[[int], None] | None = None,
-           upto: int | None = None) -> tuple[dict[Any, Any], int]:
-    """All aggregates as of log position `upto` (default: the end)."""
-    recorder, mapper = app.recorder, app.mapper
+def notifications(app: Any, upto: int | None = None, after: int = 0) -> Iterator[list[Any]]:
+    """The log in batches, from position `after` + 1 up to `upto`."""
+    while True:
+        batch = app.recorder.select_notifications(start=after + 1, limit=BATCH, stop=upto)
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].id
+
+
+def replay(app: Any, upto: int | None = None,
+           progress: Callable[[int], None] | None = None) -> tuple[dict[Any, Any], int]:
+    """Every aggregate as of log position `upto` (default: the end)."""
     aggregates: dict[Any, Any] = {}
     last = 0
-    while True:
-        batch = recorder.select_notifications(start=last + 1, limit=BATCH, stop=upto)
-        if not batch:
-            break
-        for notification in batch:
-            event = mapper.to_domain_event(notification)
+    for batch in notifications(app, upto):
+        for n in batch:
+            event = app.mapper.to_domain_event(n)
             aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
         last = batch[-1].id
         if progress is not None:
@@ -32,15 +39,52 @@ def replay(app: Any, progress: Callable[[int], None] | None = None,
     return aggregates, last
 
 
+@dataclass
+class Track:
+    """One aggregate during a rebuild: its state, open slices and when each opened."""
+
+    state: Any = None
+    slices: dict = field(default_factory=dict)
+    opened: dict = field(default_factory=dict)
+    last_at: str | None = None
+
+
 def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild all projections; returns the log position they now cover."""
-    aggregates, last = replay(app, progress)
+    projector = Projector(app.settings.zone)
     writer = app.recorder.writer
+    tracks: dict[Any, Track] = {}
+    users: dict[str, tuple[Any, ...]] = {}
+    last = 0
     with app.recorder.datastore.transaction(commit=True) as c:
         writer.clear(c)
-        for aggregate in aggregates.values():
-            for table, values in rows_for(aggregate).tables.items():
-                writer.insert(c, table, values)
+        for batch in notifications(app):
+            closed: dict[str, list[tuple[Any, ...]]] = {}
+            for n in batch:
+                event = app.mapper.to_domain_event(n)
+                t = tracks.setdefault(event.originator_id, Track())
+                state, after, at, change = projector.step(t.state, t.slices, t.last_at, event)
+                for key in change.close:
+                    since = t.opened.pop(key)
+                    if since != at:  # a row that held for no time is dropped, as the writer does
+                        closed.setdefault(key[0], []).append((*key[1], since, at, *t.slices[key]))
+                for table, identity, _ in change.open:
+                    t.opened[(table, identity)] = at
+                t.state, t.slices, t.last_at = state, after, at
+                for row in change.users:
+                    users[row[0]] = row
+            for table, rows in closed.items():
+                writer.insert(c, table, rows)
+            last = batch[-1].id
+            if progress is not None:
+                progress(len(batch))
+        still_open: dict[str, list[tuple[Any, ...]]] = {}
+        for t in tracks.values():
+            for key, payload in t.slices.items():
+                still_open.setdefault(key[0], []).append((*key[1], t.opened[key], OPEN, *payload))
+        for table, rows in still_open.items():
+            writer.insert(c, table, rows)
+        writer.insert(c, "users", list(users.values()))
         if last:
             writer.advance(c, last)
     return last

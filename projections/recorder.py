@@ -1,21 +1,51 @@
-"""eventsourcing's SQLite recorder, extended to write the projection rows in
-the same transaction as the events (the pattern of the library's
-ftscontentmanagement example): a 2xx answer means both are durable, and a
-read after it sees it."""
+"""eventsourcing's SQLite recorder, extended to write, in the same
+transaction as the events (the pattern of the library's
+ftscontentmanagement example): the chain hash of every event, and the
+projection changes the application computed. A 2xx answer means all of it is
+durable; a read after it sees it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from projections import chain
 from projections.schema import STATEMENTS
 from projections.writer import Writer
 
 
-class ProjectingSQLiteRecorder(SQLiteApplicationRecorder):
+class ProjectingMixin:
+    """Shared by the SQLite and PostgreSQL recorders."""
+
+    writer: Writer
+
+    def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
+                      kwargs: dict[str, Any]) -> None:
+        self._extend_chain(c, stored_events, ids)
+        changes = kwargs.get("projection")
+        if changes:
+            for change in changes:
+                self.writer.apply(c, change)
+            self.writer.advance(c, max(ids))
+
+    def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+        # The write lock is held (SQLite's, or the events table lock on
+        # PostgreSQL), so the head cannot move under us.
+        c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        previous = row[0] if row else chain.GENESIS
+        links = []
+        for event, position in zip(stored_events, ids):
+            previous = chain.link(previous, position, event.originator_id,
+                                  event.originator_version, event.topic, event.state)
+            links.append((position, previous))
+        self.writer.insert(c, "event_chain", links)
+
+
+class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
     writer = Writer("?")
 
     def construct_create_table_statements(self) -> list[str]:
@@ -24,9 +54,16 @@ class ProjectingSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        projection = kwargs.get("projection")
-        if projection and ids:
-            for rows in projection:
-                self.writer.replace_rows(c, rows)
-            self.writer.advance(c, max(ids))
+        if ids:
+            self._after_insert(c, stored_events, ids, kwargs)
         return ids
+
+    def select_standard_events(self, originator_id: Any) -> list[Notification]:
+        """One aggregate's events with their log positions."""
+        key = originator_id.hex if hasattr(originator_id, "hex") else originator_id
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, * FROM {self.events_table_name} WHERE originator_id = ? "
+                      "ORDER BY originator_version", (key,))
+            return [Notification(id=r["rowid"], originator_id=self.convert_originator_id(r["originator_id"]),
+                                 originator_version=r["originator_version"], topic=r["topic"],
+                                 state=r["state"]) for r in c.fetchall()]

@@ -1,47 +1,57 @@
-"""The projection tables. Dates are ISO text (YYYY-MM-DD) on every store, so
-comparisons are plain string comparisons and rows are byte-identical across a
-rebuild."""
+"""The projection tables, bitemporal: every row holds over a span of record
+time [recorded_from, recorded_to) (when the register said it; OPEN while it
+still does) and, for statuses, a span of valid time [valid_from, valid_to)
+(the days it was so in the world). Dates and times are fixed-width ISO text
+on every store, so comparisons are plain string comparisons and a rebuild
+gives byte-identical rows."""
 
 from __future__ import annotations
 
-TABLES = ("catalogue", "catalogue_status", "editions", "users")
+OPEN = "9999-12-31T23:59:59.999999Z"  # recorded_to of rows the register still says
+
+# table -> (identity columns, payload columns). A row is identity +
+# (recorded_from, recorded_to) + payload.
+BITEMPORAL = {
+    # one row per standard per change: version, stage, open draft, reviews
+    "standard_log": (("code",), ("version", "stage", "doc")),
+    # the catalogue: status intervals in valid time
+    "catalogue_states": (("code", "valid_from"),
+                         ("valid_to", "category", "status", "edition_year", "level", "title")),
+    # each approved edition, whole
+    "edition_states": (("code", "year"), ("doc",)),
+}
+TABLES = (*BITEMPORAL, "users")
 
 STATEMENTS = (
-    """CREATE TABLE IF NOT EXISTS catalogue (
-        code TEXT PRIMARY KEY,
-        category TEXT NOT NULL,
-        sub_item TEXT NOT NULL,
-        level TEXT NOT NULL,
-        titles TEXT NOT NULL,
-        stage TEXT NOT NULL,
+    """CREATE TABLE IF NOT EXISTS standard_log (
+        code TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
         version INTEGER NOT NULL,
-        doc TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS catalogue_by_category ON catalogue (category, sub_item)",
-    """CREATE TABLE IF NOT EXISTS catalogue_status (
+        stage TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (code, recorded_from))""",
+    "CREATE INDEX IF NOT EXISTS standard_log_open ON standard_log (recorded_to, code)",
+    """CREATE TABLE IF NOT EXISTS catalogue_states (
         code TEXT NOT NULL,
         valid_from TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
         valid_to TEXT NOT NULL,
+        category TEXT NOT NULL,
         status TEXT NOT NULL,
         edition_year INTEGER,
-        PRIMARY KEY (code, valid_from))""",
-    "CREATE INDEX IF NOT EXISTS catalogue_status_by_day ON catalogue_status (valid_from, valid_to)",
-    "CREATE INDEX IF NOT EXISTS catalogue_status_by_status ON catalogue_status (status, code)",
-    """CREATE TABLE IF NOT EXISTS editions (
+        level TEXT NOT NULL,
+        title TEXT NOT NULL,
+        PRIMARY KEY (code, valid_from, recorded_from))""",
+    "CREATE INDEX IF NOT EXISTS catalogue_states_open ON catalogue_states (recorded_to, code)",
+    """CREATE TABLE IF NOT EXISTS edition_states (
         code TEXT NOT NULL,
         year INTEGER NOT NULL,
-        number TEXT NOT NULL,
-        title TEXT NOT NULL,
-        approved_on TEXT NOT NULL,
-        approved_by TEXT NOT NULL,
-        issued_on TEXT,
-        effective_on TEXT,
-        trial INTEGER NOT NULL,
-        superseded_on TEXT,
-        withdrawn_on TEXT,
-        replaces TEXT,
-        replaced_by TEXT,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
         doc TEXT NOT NULL,
-        PRIMARY KEY (code, year))""",
+        PRIMARY KEY (code, year, recorded_from))""",
     """CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY,
         roles TEXT NOT NULL,
@@ -49,9 +59,10 @@ STATEMENTS = (
         version INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS projection_position (
         name TEXT PRIMARY KEY,
-        position INTEGER NOT NULL)""",
+        position BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS event_chain (
+        position BIGINT PRIMARY KEY,
+        hash TEXT NOT NULL)""",
 )
 
-# Which column keys an aggregate's rows in each table.
-KEYS = {"catalogue": "code", "catalogue_status": "code", "editions": "code", "users": "name"}
 POSITION_NAME = "projections"

@@ -1,48 +1,58 @@
-"""The shapes clients read (API.md "Names that clients read"), built from a
-projected document and a calendar day. Status words come from
-lifecycle.status alone."""
+"""The shapes clients read (API.md "Names that clients read"), built from
+projection rows and a calendar day. Status words come from lifecycle.status."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from lifecycle.domain import LEVEL_LABELS
-from lifecycle.status import LABELS, edition_status, standard_status
-from projections.documents import edition_number, load_edition
+from lifecycle.domain import Edition, LEVEL_LABELS
+from lifecycle.status import LABELS, edition_status
+from projections.documents import edition_number
+from projections.queries import StandardRows
+
+_DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
+BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effective_on",
+         "trial", "withdrawn_on", "replaces", "replaced_by")
+
+
+def load_edition(raw: dict[str, Any]) -> Edition:
+    values = dict(raw)
+    for name in _DATES:
+        if values.get(name) is not None:
+            values[name] = date.fromisoformat(values[name])
+    return Edition(**values)
 
 
 def edition_view(code: str, raw: dict[str, Any], day: date) -> dict[str, Any]:
-    e = load_edition(raw)
-    status = edition_status(e, day)
+    status = edition_status(load_edition(raw), day)
     return {
-        "number": edition_number(code, e.year),
-        "year": e.year,
-        "title": e.title,
+        "number": edition_number(code, raw["year"]),
+        "year": raw["year"],
+        "title": raw["title"],
         "status": status,
         "status_label": LABELS[status],
-        "level": e.level,
-        "kind": e.kind,
-        "owner_department": e.owner_department,
-        "drafting_units": e.drafting_units,
-        "summary": e.summary,
+        "level": raw["level"],
+        "kind": raw["kind"],
+        "owner_department": raw["owner_department"],
+        "drafting_units": raw["drafting_units"],
+        "summary": raw["summary"],
         "approved_on": raw["approved_on"],
-        "approved_by": e.approved_by,
-        "drafted_by": e.drafted_by,
+        "approved_by": raw["approved_by"],
+        "drafted_by": raw["drafted_by"],
         "issued_on": raw["issued_on"],
-        "issued_by": e.issued_by,
+        "issued_by": raw["issued_by"],
         "effective_on": raw["effective_on"],
-        "trial": e.trial,
+        "trial": raw["trial"],
         "superseded_on": raw["superseded_on"],
         "withdrawn_on": raw["withdrawn_on"],
-        "withdrawal_reason": e.withdrawal_reason,
-        "replaces": edition_number(code, e.replaces),
-        "replaced_by": edition_number(code, e.replaced_by),
+        "withdrawal_reason": raw["withdrawal_reason"],
+        "replaces": edition_number(code, raw["replaces"]),
+        "replaced_by": edition_number(code, raw["replaced_by"]),
     }
 
 
-def draft_view(doc: dict[str, Any]) -> dict[str, Any] | None:
-    d = doc["draft"]
+def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
     if d is None:
         return None
     return {
@@ -56,42 +66,35 @@ def draft_view(doc: dict[str, Any]) -> dict[str, Any] | None:
         "summary": d["summary"],
         "drafted_by": d["drafted_by"],
         "edited_by": d["edited_by"],
-        "revision_of": edition_number(doc["code"], d["revision_of"]),
+        "revision_of": edition_number(code, d["revision_of"]),
         "comments": d["comments"],
     }
 
 
-def standard_view(doc: dict[str, Any], day: date, *, with_editions: bool = True) -> dict[str, Any]:
-    code = doc["code"]
-    editions = [load_edition(raw) for raw in doc["editions"]]
-    status = standard_status(editions, doc["workflow_status"], day)
-    shown = None
-    if status.edition is not None:
-        raw = next(r for r in doc["editions"] if r["year"] == status.edition.year)
-        shown = edition_view(code, raw, day)
-    draft = draft_view(doc)
-    latest = shown or draft or (edition_view(code, doc["editions"][-1], day) if editions else None)
-    assert latest is not None
+def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) -> dict[str, Any]:
+    """`rows.state` must be set: the standard existed on `day`."""
+    assert rows.state is not None
+    status, edition_year, level, title = rows.state
+    code = rows.code
+    shown = edition_view(code, rows.editions[edition_year], day) if edition_year is not None else None
     view = {
         "code": code,
-        "category": doc["category"],
-        "sub_item": doc["sub_item"],
-        "level": latest["level"],
-        "level_label": LEVEL_LABELS.get(latest["level"]),
-        "title": latest["title"],
-        "status": status.status,
-        "status_label": LABELS[status.status],
+        "category": rows.doc["category"],
+        "sub_item": rows.doc["sub_item"],
+        "level": level,
+        "level_label": LEVEL_LABELS.get(level),
+        "title": title,
+        "status": status,
+        "status_label": LABELS[status],
         "edition": shown,
-        "draft": draft,
-        "version": doc["version"],
-        "stage": doc["stage"],
+        "draft": draft_view(code, rows.doc["draft"]),
+        "version": rows.version,
+        "stage": rows.stage,
     }
     if with_editions:
         view["editions"] = [
-            {k: v for k, v in edition_view(code, raw, day).items()
-             if k in ("number", "year", "title", "status", "status_label", "issued_on",
-                      "effective_on", "trial", "withdrawn_on", "replaces", "replaced_by")}
-            for raw in doc["editions"]
+            {k: v for k, v in edition_view(code, raw, day).items() if k in BRIEF}
+            for _, raw in sorted(rows.editions.items())
         ]
-        view["reviews"] = doc["reviews"]
+        view["reviews"] = rows.doc["reviews"]
     return view

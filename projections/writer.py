@@ -1,15 +1,17 @@
-"""Writes projection rows through a cursor of the transaction that records the
-events, so the read models and the log never disagree."""
+"""Writes projection changes through a cursor of the transaction that
+records the events, so the read models and the log never disagree."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from projections.documents import Rows
-from projections.schema import KEYS, POSITION_NAME, TABLES
+from projections.projector import Change
+from projections.schema import BITEMPORAL, OPEN, POSITION_NAME, TABLES
 
-_WIDTHS = {"catalogue": 8, "catalogue_status": 5, "editions": 14, "users": 4}
+
+def _where(identity: tuple[str, ...]) -> str:
+    return " AND ".join(f"{c} = ?" for c in identity)
 
 
 class Writer:
@@ -21,15 +23,27 @@ class Writer:
     def sql(self, statement: str) -> str:
         return statement.replace("?", self.ph) if self.ph != "?" else statement
 
-    def replace_rows(self, cursor: Any, rows: Rows) -> None:
-        for table, values in rows.tables.items():
-            cursor.execute(self.sql(f"DELETE FROM {table} WHERE {KEYS[table]} = ?"), (rows.key,))
+    def apply(self, cursor: Any, change: Change) -> None:
+        for table, identity in change.close:
+            where = _where(BITEMPORAL[table][0])
+            # A row opened at this same instant held for no time at all: drop it.
+            cursor.execute(self.sql(f"DELETE FROM {table} WHERE {where} AND recorded_to = ? "
+                                    "AND recorded_from = ?"), (*identity, OPEN, change.at))
+            cursor.execute(self.sql(f"UPDATE {table} SET recorded_to = ? WHERE {where} "
+                                    "AND recorded_to = ?"), (change.at, *identity, OPEN))
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for table, identity, payload in change.open:
+            rows.setdefault(table, []).append((*identity, change.at, OPEN, *payload))
+        for table, values in rows.items():
             self.insert(cursor, table, values)
+        for user in change.users:
+            cursor.execute(self.sql("DELETE FROM users WHERE name = ?"), (user[0],))
+            self.insert(cursor, "users", [user])
 
     def insert(self, cursor: Any, table: str, values: Iterable[tuple[Any, ...]]) -> None:
         values = list(values)
         if values:
-            marks = ",".join("?" * _WIDTHS[table])
+            marks = ",".join("?" * len(values[0]))
             cursor.executemany(self.sql(f"INSERT INTO {table} VALUES ({marks})"), values)
 
     def advance(self, cursor: Any, position: int) -> None:

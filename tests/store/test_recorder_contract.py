@@ -15,7 +15,7 @@ from eventsourcing.tests.persistence import (
     NonInterleavingNotificationIDsBaseCase,
 )
 
-from projections.documents import Rows
+from projections.projector import Change
 from projections.recorder import ProjectingSQLiteRecorder
 
 
@@ -23,13 +23,14 @@ class OnAFile:
     def setUp(self) -> None:
         self.dir = Path(tempfile.mkdtemp())
         self.datastore = SQLiteDatastore(str(self.dir / "store.db"))
+        self.threads_before = set(threading.enumerate())
         super().setUp()
 
     def tearDown(self) -> None:
         # The library's concurrency test signals its reader threads to stop
         # but does not join them; closing the file under them would crash.
         for thread in threading.enumerate():
-            if thread is not threading.main_thread():
+            if thread not in self.threads_before and not thread.daemon:
                 thread.join(timeout=5)
         self.datastore.close()
         shutil.rmtree(self.dir)
@@ -50,8 +51,8 @@ class TestProjectingSQLiteRecorder(OnAFile, ApplicationRecorderTestCase):
     def test_projection_rows_commit_with_the_events(self) -> None:
         recorder = self.create_recorder()
         event = StoredEvent(self.new_originator_id(), 1, "topic", b"{}")
-        rows = Rows("alice", {"users": [("alice", "admin", "hash-1", 1)]})
-        ids = recorder.insert_events([event], projection=[rows])
+        change = Change("2024-01-01T00:00:00.000000Z", users=[("alice", "admin", "hash-1", 1)])
+        ids = recorder.insert_events([event], projection=[change])
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT name, token_hash FROM users")
             self.assertEqual([tuple(r) for r in c.fetchall()], [("alice", "hash-1")])
@@ -62,12 +63,14 @@ class TestProjectingSQLiteRecorder(OnAFile, ApplicationRecorderTestCase):
         recorder = self.create_recorder()
         originator = self.new_originator_id()
         recorder.insert_events([StoredEvent(originator, 1, "topic", b"{}")])
-        rows = Rows("bob", {"users": [("bob", "admin", "hash-2", 1)]})
+        change = Change("2024-01-01T00:00:00.000000Z", users=[("bob", "admin", "hash-2", 1)])
         with self.assertRaises(IntegrityError):
-            recorder.insert_events([StoredEvent(originator, 1, "topic", b"{}")], projection=[rows])
+            recorder.insert_events([StoredEvent(originator, 1, "topic", b"{}")], projection=[change])
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT COUNT(*) FROM users")
             self.assertEqual(c.fetchone()[0], 0)
+            c.execute("SELECT COUNT(*) FROM event_chain")
+            self.assertEqual(c.fetchone()[0], 1)
         self.assertEqual(recorder.max_notification_id(), 1)
 
 

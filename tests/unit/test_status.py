@@ -29,6 +29,7 @@ class Ed:
 
     year: int
     issued_on: date | None = None
+    approved_on: date = date(2018, 6, 1)
     effective_on: date | None = None
     trial: bool = False
     superseded_on: date | None = None

@@ -1,0 +1,76 @@
+"""From events to row changes. Each event moves its aggregate from one state
+to the next; the slices that differ are closed at the event's record time
+and the new ones opened. Commands (through the recorder) and `rebuild` both
+go through `changes`, so they write the same rows."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from lifecycle.domain import Standard
+from lifecycle.users import User
+from projections.documents import Slices, record_time, standard_slices, user_row
+
+
+@dataclass
+class Change:
+    """What one event does to the projection tables, at record time `at`."""
+
+    at: str
+    close: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    open: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
+    users: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def slices_of(aggregate: Any, zone: tzinfo) -> Slices:
+    return standard_slices(aggregate, zone) if isinstance(aggregate, Standard) else {}
+
+
+def diff(before: Slices, after: Slices, at: str) -> Change:
+    change = Change(at)
+    for key, payload in before.items():
+        if after.get(key) != payload:
+            change.close.append(key)
+    for key, payload in after.items():
+        if before.get(key) != payload:
+            change.open.append((key[0], key[1], payload))
+    return change
+
+
+def event_at(event: Any, previous: str | None) -> str:
+    """An event's record time; never before its aggregate's previous one
+    (clocks of several servers may disagree a little)."""
+    at = record_time(event.timestamp)
+    return max(at, previous) if previous else at
+
+
+class Projector:
+    """Keeps each aggregate's current slices and turns events into Changes."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+
+    def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
+        """Apply one event: (new state, new slices, its record time, Change)."""
+        state = event.mutate(state)
+        at = event_at(event, last_at)
+        after = slices_of(state, self.zone)
+        change = diff(slices, after, at)
+        if isinstance(state, User):
+            change.users.append(user_row(state))
+        return state, after, at, change
+
+    def changes_for_save(self, before: Any, pending: list[Any]) -> list[Change]:
+        """The Changes of a command's pending events, given the aggregate as it
+        was loaded (None for a new one). `before` is not modified."""
+        state = copy.deepcopy(before)
+        slices = slices_of(state, self.zone) if state is not None else {}
+        last_at = record_time(state.modified_on) if state is not None else None
+        out = []
+        for event in pending:
+            state, slices, last_at, change = self.step(state, slices, last_at, event)
+            out.append(change)
+        return out
