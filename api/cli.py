@@ -93,6 +93,15 @@ def serve(bind: str | None, workers: int | None) -> None:
     run_server(settings, bind=bind or settings.bind, workers=workers)
 
 
+def _register_more_commands() -> None:
+    from api.cli_snapshot import snapshot
+
+    main.add_command(snapshot)
+
+
+_register_more_commands()
+
+
 def run() -> None:
     try:
         main(standalone_mode=False)

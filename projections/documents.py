@@ -68,3 +68,20 @@ def standard_slices(std: Standard, zone: tzinfo) -> Slices:
 
 def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
+
+
+def rows_of(std: Standard, zone: tzinfo, day: date):
+    """The StandardRows the tables would give for this aggregate now, on `day`
+    (None if it did not exist yet): how a replay is compared with the tables."""
+    from projections.queries import StandardRows
+
+    slices = standard_slices(std, zone)
+    version, stage, doc = slices[("standard_log", (std.code,))]
+    editions = {identity[1]: json.loads(payload[0]) for (table, identity), payload in slices.items()
+                if table == "edition_states"}
+    state = None
+    for (table, identity), payload in slices.items():
+        if table == "catalogue_states" and identity[1] <= day.isoformat() < payload[0]:
+            state = payload[2:]
+    return StandardRows(std.code, version, stage, json.loads(doc), editions,
+                        tuple(state) if state is not None else None)

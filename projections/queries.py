@@ -126,6 +126,26 @@ class Reads:
                 [code, *params, day.isoformat(), day.isoformat()])
         return found[code].with_state(states[0] if states else None)
 
+    def everything_on(self, day: date) -> tuple[int, str, list[StandardRows]]:
+        """For a snapshot, in one read transaction: the log position the
+        projections cover, the chain hash at that position, and every standard
+        that exists on `day`, as the register says now, in code order."""
+        with self.cursor() as c:
+            position = (self._rows(c, "SELECT position FROM projection_position WHERE name = ?",
+                                   (POSITION_NAME,)) or [(0,)])[0][0]
+            head = self._rows(c, "SELECT hash FROM event_chain WHERE position = ?", (position,))
+            states = self._rows(
+                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                "WHERE s.recorded_to = ? AND s.valid_from <= ? AND ? < s.valid_to ORDER BY s.code",
+                (OPEN, day.isoformat(), day.isoformat()))
+            found: dict[str, _Partial] = {}
+            codes = [s[0] for s in states]
+            for i in range(0, len(codes), 500):
+                found.update(self._gather(c, codes[i:i + 500], None))
+        from projections.chain import GENESIS
+
+        return position, head[0][0] if head else GENESIS, [found[s[0]].with_state(s[1:]) for s in states]
+
     def exists(self, code: str) -> bool:
         return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
                               (code, OPEN)))
