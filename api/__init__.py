@@ -59,9 +59,10 @@ def create_app(settings: Settings | None = None, *, service: StandardsApp | None
     app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
 
     api = ProblemApi(app)
-    from api import meta, standards
+    from api import audit, meta, standards
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)
+    api.register_blueprint(audit.blp, url_prefix=PREFIX)
     api.register_blueprint(meta.blp, url_prefix=PREFIX)
     problems.init_app(app)
     return app

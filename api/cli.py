@@ -82,6 +82,24 @@ def rebuild() -> None:
 
 
 @main.command()
+def verify() -> None:
+    """Re-read the whole log and check its chain; print the head hash."""
+    from tqdm import tqdm
+
+    from projections.verify import verify_log
+
+    app = _app()
+    total = app.recorder.max_notification_id() or 0
+    with tqdm(total=total, unit="event", desc="verify", file=sys.stderr) as bar:
+        head, last, broken = verify_log(app, progress=bar.update)
+    if broken is not None:
+        click.echo(f"the chain breaks at position {broken.position}: {broken.problem}", err=True)
+        sys.exit(2)
+    click.echo(head)
+    click.echo(f"{last} events verified; head hash above", err=True)
+
+
+@main.command()
 @click.option("--bind", default=None, help="host:port (default LIFECYCLE_BIND or 127.0.0.1:8000)")
 @click.option("--workers", type=int, default=None, help="worker processes (default 2 x cores, at most 8)")
 def serve(bind: str | None, workers: int | None) -> None:

@@ -267,6 +267,37 @@ class NumberOut(ma.Schema):
     year = ma.fields.Integer(allow_none=True)
 
 
+class EventsQuery(Strict):
+    after = ma.fields.Integer(load_default=0, validate=validate.Range(min=0),
+                              metadata={"description": "the last position of the previous page"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class SignatureOut(ma.Schema):
+    signer = ma.fields.String()
+    signed_at = ma.fields.String()
+    meaning = ma.fields.String()
+    meaning_label = ma.fields.String()
+
+
+class EventOut(ma.Schema):
+    position = ma.fields.Integer()
+    code = ma.fields.String(allow_none=True)
+    user = ma.fields.String(allow_none=True)
+    type = ma.fields.String(metadata={"example": "standard.approved"})
+    actor = ma.fields.String(allow_none=True)
+    recorded_at = ma.fields.String(metadata={"description": "RFC 3339, UTC"})
+    reason = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+    data = ma.fields.Dict()
+    chain_hash = ma.fields.String(allow_none=True)
+    signature = ma.fields.Nested(SignatureOut)
+
+
+class EventPage(Page):
+    items = ma.fields.List(ma.fields.Nested(EventOut))
+
+
 class HealthOut(ma.Schema):
     status = ma.fields.String()
     store = ma.fields.String()

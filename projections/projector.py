@@ -23,6 +23,7 @@ class Change:
     close: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     open: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
+    originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def slices_of(aggregate: Any, zone: tzinfo) -> Slices:
@@ -47,6 +48,12 @@ def event_at(event: Any, previous: str | None) -> str:
     return max(at, previous) if previous else at
 
 
+def originator_row(aggregate: Any) -> tuple[str, str, str]:
+    if isinstance(aggregate, Standard):
+        return (str(aggregate.id), "standard", aggregate.code)
+    return (str(aggregate.id), "user", aggregate.name)
+
+
 class Projector:
     """Keeps each aggregate's current slices and turns events into Changes."""
 
@@ -55,12 +62,15 @@ class Projector:
 
     def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
         """Apply one event: (new state, new slices, its record time, Change)."""
+        created = state is None
         state = event.mutate(state)
         at = event_at(event, last_at)
         after = slices_of(state, self.zone)
         change = diff(slices, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))
+        if created:
+            change.originators.append(originator_row(state))
         return state, after, at, change
 
     def changes_for_save(self, before: Any, pending: list[Any]) -> list[Change]:

@@ -181,6 +181,13 @@ class Reads:
         rows = self._all("SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,))
         return rows[0][0] if rows else 0
 
+    def originator_names(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self._all(f"SELECT originator_id, name FROM originators WHERE originator_id IN ({marks})",
+                              ids))
+
     def chain_hashes(self, positions: list[int]) -> dict[int, str]:
         if not positions:
             return {}

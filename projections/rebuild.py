@@ -55,6 +55,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     writer = app.recorder.writer
     tracks: dict[Any, Track] = {}
     users: dict[str, tuple[Any, ...]] = {}
+    originators: list[tuple[str, str, str]] = []
     last = 0
     with app.recorder.datastore.transaction(commit=True) as c:
         writer.clear(c)
@@ -73,6 +74,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
                 t.state, t.slices, t.last_at = state, after, at
                 for row in change.users:
                     users[row[0]] = row
+                originators += change.originators
             for table, rows in closed.items():
                 writer.insert(c, table, rows)
             last = batch[-1].id
@@ -85,6 +87,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
         for table, rows in still_open.items():
             writer.insert(c, table, rows)
         writer.insert(c, "users", list(users.values()))
+        writer.insert(c, "originators", originators)
         if last:
             writer.advance(c, last)
     return last

@@ -20,7 +20,7 @@ BITEMPORAL = {
     # each approved edition, whole
     "edition_states": (("code", "year"), ("doc",)),
 }
-TABLES = (*BITEMPORAL, "users")
+TABLES = (*BITEMPORAL, "users", "originators")
 
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS standard_log (
@@ -57,6 +57,11 @@ STATEMENTS = (
         roles TEXT NOT NULL,
         token_hash TEXT UNIQUE,
         version INTEGER NOT NULL)""",
+    # aggregate id -> what it is (standard JGSW05001, user alice), for the audit log
+    """CREATE TABLE IF NOT EXISTS originators (
+        originator_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS projection_position (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",

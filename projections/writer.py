@@ -36,6 +36,7 @@ class Writer:
             rows.setdefault(table, []).append((*identity, change.at, OPEN, *payload))
         for table, values in rows.items():
             self.insert(cursor, table, values)
+        self.insert(cursor, "originators", change.originators)
         for user in change.users:
             cursor.execute(self.sql("DELETE FROM users WHERE name = ?"), (user[0],))
             self.insert(cursor, "users", [user])

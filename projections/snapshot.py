@@ -1,0 +1,380 @@
+"""The nightly catalogue snapshot: the catalogue as of one day, written as
+JSON and CSV with a SHA-256 list, and proved later against the event log.
+
+Rendering is a pure function of (as-of day, log position, chain head, rows),
+so the same log gives the same bytes. `write` takes the rows from the
+projection tables in one read (`Reads.everything_on`); `verify` rebuilds them
+by replaying the log up to the recorded position and compares bytes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lifecycle.domain import Standard
+from projections.chain import GENESIS, link_notification
+from projections.documents import rows_of
+from projections.queries import StandardRows
+from projections.rebuild import notifications, replay
+from projections.views import standard_view
+
+FORMAT = "jgsw-catalogue-snapshot/1"
+BOM = "\ufeff"
+NAME = re.compile(r"^catalogue-(\d{4}-\d{2}-\d{2})\.(json|csv|sha256)$")
+KINDS = ("json", "csv", "sha256")
+
+# (header, how to read it from the client view of a standard)
+CSV_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("编号 (number)", lambda v: (v["edition"] or {}).get("number") or v["code"]),
+    ("代号 (code)", lambda v: v["code"]),
+    ("名称 (title)", lambda v: v["title"]),
+    ("类别 (category)", lambda v: v["category"]),
+    ("层次 (level)", lambda v: v["level"]),
+    ("状态 (status)", lambda v: v["status"]),
+    ("状态名称 (status_label)", lambda v: v["status_label"]),
+    ("发布日期 (issued_on)", lambda v: (v["edition"] or {}).get("issued_on")),
+    ("实施日期 (effective_on)", lambda v: (v["edition"] or {}).get("effective_on")),
+    ("试行 (trial)", lambda v: None if v["edition"] is None else ("是" if v["edition"]["trial"] else "否")),
+    ("废止日期 (withdrawn_on)", lambda v: (v["edition"] or {}).get("withdrawn_on")),
+    ("代替 (replaces)", lambda v: (v["edition"] or {}).get("replaces")),
+    ("被代替 (replaced_by)", lambda v: (v["edition"] or {}).get("replaced_by")),
+)
+
+
+def file_name(day: date, kind: str) -> str:
+    return f"catalogue-{day.isoformat()}.{kind}"
+
+
+# --------------------------------------------------------------------- render
+def document(day: date, position: int, head: str, rows: list[StandardRows]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "as_of": day.isoformat(),
+        "position": position,
+        "chain_head": head,
+        "count": len(rows),
+        "standards": [standard_view(r, day, with_editions=False) for r in rows],
+    }
+
+
+def render_json(day: date, position: int, head: str, rows: list[StandardRows]) -> bytes:
+    """Stable keys, code order, no wall-clock time: the same inputs give the same bytes."""
+    text = json.dumps(document(day, position, head, rows), ensure_ascii=False, sort_keys=True,
+                      indent=1)
+    return (text + "\n").encode("utf-8")
+
+
+def render_csv(day: date, rows: list[StandardRows]) -> bytes:
+    """UTF-8 with a BOM (so Excel and WPS read the Chinese titles), CRLF line ends."""
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([header for header, _ in CSV_COLUMNS])
+    for r in rows:
+        view = standard_view(r, day, with_editions=False)
+        w.writerow(["" if (value := get(view)) is None else value for _, get in CSV_COLUMNS])
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+def render_sha256(named: list[tuple[str, bytes]]) -> bytes:
+    """The format `sha256sum -c` reads: hex digest, two spaces, file name."""
+    return "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in named).encode()
+
+
+# --------------------------------------------------------------------- write
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, write, fsync, rename over, fsync the directory:
+    a reader sees the old file or the new one, never a part."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # mkstemp makes 0600; a snapshot is for readers
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def snapshots_in(directory: Path) -> dict[date, list[Path]]:
+    """Snapshot files in `directory`, by the date in their names."""
+    found: dict[date, list[Path]] = {}
+    for p in directory.iterdir():
+        m = NAME.match(p.name)
+        if m and p.is_file():
+            try:
+                day = date.fromisoformat(m.group(1))
+            except ValueError:
+                continue
+            found.setdefault(day, []).append(p)
+    return found
+
+
+def prune(directory: Path, keep: int, spare: date | None = None) -> list[Path]:
+    """Delete every snapshot set but the `keep` newest dates (and `spare`, the
+    one just written, even if older). Returns the deleted paths."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    sets = snapshots_in(directory)
+    kept = set(sorted(sets, reverse=True)[:keep])
+    if spare is not None:
+        kept.add(spare)
+    deleted = []
+    for day in sorted(sets):
+        if day in kept:
+            continue
+        for p in sorted(sets[day]):
+            p.unlink(missing_ok=True)
+            deleted.append(p)
+    if deleted:
+        _fsync_dir(directory)
+    return deleted
+
+
+def write(app: Any, directory: Path | str, day: date | None = None,
+          keep: int | None = None) -> tuple[list[Path], dict[str, Any]]:
+    """Write catalogue-<day>.json, .csv and .sha256 into `directory`.
+    Returns the written paths and a summary (as_of, position, chain_head,
+    count, deleted)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    day = day or app.today()
+    position, head, rows = app.reads.everything_on(day)
+    files = [(file_name(day, "json"), render_json(day, position, head, rows)),
+             (file_name(day, "csv"), render_csv(day, rows))]
+    files.append((file_name(day, "sha256"), render_sha256(files)))
+    written = []
+    for name, data in files:
+        write_atomically(directory / name, data)
+        written.append(directory / name)
+    deleted = prune(directory, keep, spare=day) if keep is not None else []
+    return written, {"as_of": day.isoformat(), "position": position, "chain_head": head,
+                     "count": len(rows), "deleted": deleted}
+
+
+# --------------------------------------------------------------------- verify
+def rows_at(app: Any, position: int, day: date,
+            progress: Callable[[int], None] | None = None) -> list[StandardRows]:
+    """The rows the tables gave at log position `position`, rebuilt from the log."""
+    aggregates, _ = replay(app, upto=position, progress=progress)
+    standards = sorted((a for a in aggregates.values() if isinstance(a, Standard)),
+                       key=lambda s: s.code)
+    rows = (rows_of(s, app.settings.zone, day) for s in standards)
+    return [r for r in rows if r.state is not None]
+
+
+def head_at(app: Any, position: int, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """The chain hash at `position`, recomputed from the log itself (not the
+    chain table), and the last position actually read."""
+    head, last = GENESIS, 0
+    for batch in notifications(app, upto=position):
+        for n in batch:
+            head = link_notification(head, n)
+            last = n.id
+        if progress is not None:
+            progress(len(batch))
+    return head, last
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+
+
+def _diff(path: str, got: Any, want: Any, out: list[str]) -> None:
+    """Field-by-field differences of two JSON values: file (`got`) vs log (`want`)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in sorted(set(got) | set(want)):
+            where = f"{path}.{key}" if path else key
+            if key not in got:
+                out.append(f"{where}: missing from the file, the log says {_show(want[key])}")
+            elif key not in want:
+                out.append(f"{where}: the file has {_show(got[key])}, the log has no such field")
+            else:
+                _diff(where, got[key], want[key], out)
+    elif isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for i, (g, w) in enumerate(zip(got, want)):
+            _diff(f"{path}[{i}]", g, w, out)
+    elif got != want or type(got) is not type(want):
+        out.append(f"{path}: file says {_show(got)}, the log says {_show(want)}")
+
+
+def _compare_standards(got: Any, want: list[dict[str, Any]], out: list[str]) -> None:
+    if not isinstance(got, list) or not all(isinstance(s, dict) and "code" in s for s in got):
+        out.append("standards: the file's list is not a list of standards with codes")
+        return
+    mine = {s["code"]: s for s in got}
+    theirs = {s["code"]: s for s in want}
+    if len(mine) != len(got):
+        out.append("standards: the file lists a code more than once")
+    for code in sorted(set(mine) - set(theirs)):
+        out.append(f"a standard the log does not have: {code}")
+    for code in sorted(set(theirs) - set(mine)):
+        out.append(f"missing from the file: {code}")
+    for code in sorted(set(mine) & set(theirs)):
+        diffs: list[str] = []
+        _diff("", mine[code], theirs[code], diffs)
+        out.extend(f"{code}: {d}" for d in diffs)
+    shared = [s["code"] for s in got if s["code"] in theirs]
+    if shared != sorted(shared):
+        out.append("standards: the file's standards are not in code order")
+
+
+def _compare_csv(name: str, got: bytes, want: bytes, out: list[str]) -> None:
+    if got == want:
+        return
+    before = len(out)
+    if not got.startswith(BOM.encode()):
+        out.append(f"{name}: the file does not start with the UTF-8 BOM")
+    try:
+        text = got.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        out.append(f"{name}: not valid UTF-8 ({e})")
+        return
+    got_rows = list(csv.reader(io.StringIO(text, newline="")))
+    want_rows = list(csv.reader(io.StringIO(want.decode("utf-8-sig"), newline="")))
+    header = want_rows[0]
+    if not got_rows or got_rows[0] != header:
+        out.append(f"{name}: header: file says {got_rows[0] if got_rows else []}, expected {header}")
+    mine = {r[1]: r for r in got_rows[1:] if len(r) > 1}
+    theirs = {r[1]: r for r in want_rows[1:]}
+    for code in sorted(set(mine) - set(theirs)):
+        out.append(f"{name}: a standard the log does not have: {code}")
+    for code in sorted(set(theirs) - set(mine)):
+        out.append(f"{name}: missing from the file: {code}")
+    for code in sorted(set(mine) & set(theirs)):
+        g, w = mine[code], theirs[code]
+        if len(g) != len(w):
+            out.append(f"{name}: {code}: {len(g)} columns, expected {len(w)}")
+            continue
+        for column, a, b in zip(header, g, w):
+            if a != b:
+                out.append(f"{name}: {code}: {column}: file says {a!r}, the log says {b!r}")
+    if len(out) == before:
+        out.append(f"{name}: the bytes differ from the catalogue rebuilt from the log "
+                   "(line ends, quoting or row order), though every value matches")
+
+
+def _check_sums(sums: Path, out: list[str]) -> None:
+    try:
+        lines = sums.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        out.append(f"{sums.name}: cannot be read ({e})")
+        return
+    for number, line in enumerate(lines, 1):
+        m = re.fullmatch(r"([0-9a-f]{64}) [ *](.+)", line)
+        if not m:
+            out.append(f"{sums.name}: line {number} is not '<sha256>  <file>'")
+            continue
+        target = sums.parent / m.group(2)
+        if not target.is_file():
+            out.append(f"{sums.name}: lists {m.group(2)}, which does not exist")
+            continue
+        actual = hashlib.sha256(target.read_bytes()).hexdigest()
+        if actual != m.group(1):
+            out.append(f"{sums.name}: {m.group(2)}: the list says sha256 {m.group(1)}, "
+                       f"the file's is {actual}")
+
+
+def verify(app: Any, json_path: Path | str,
+           progress: Callable[[int, int], None] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """Prove a snapshot against the log. Returns (problems, facts); no
+    problems means the JSON (and the CSV and .sha256 beside it, if present)
+    are byte for byte what the log up to the recorded position gives.
+    `progress(events, total)` is called as the log is read (twice: replay, chain)."""
+    path = Path(json_path)
+    problems: list[str] = []
+    raw = path.read_bytes()
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        return [f"{path.name} is not valid JSON: {e}"], {}
+    if not isinstance(doc, dict):
+        return [f"{path.name} is JSON but not a snapshot: the top level is not an object"], {}
+    if doc.get("format") != FORMAT:
+        problems.append(f"format: file says {_show(doc.get('format'))}, expected {FORMAT!r}")
+    try:
+        day = date.fromisoformat(doc["as_of"])
+    except (KeyError, TypeError, ValueError):
+        return problems + [f"as_of: file says {_show(doc.get('as_of'))}, not a YYYY-MM-DD date"], {}
+    position = doc.get("position")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        return problems + [f"position: file says {_show(position)}, not a log position"], {}
+    m = NAME.match(path.name)
+    if m and m.group(1) != day.isoformat():
+        problems.append(f"as_of: file says {day.isoformat()}, its name says {m.group(1)}")
+
+    end = app.recorder.max_notification_id() or 0
+    if position > end:
+        return problems + [f"position: file says {position}, the log ends at {end}"], {}
+
+    total = 2 * position
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(n, total)
+
+    rows = rows_at(app, position, day, step)
+    head, last = head_at(app, position, step)
+    if last != position:
+        problems.append(f"position: file says {position}, but the log has no event there "
+                        f"(the last one up to it is {last})")
+    recorded = app.reads.chain_hashes([position]).get(position, GENESIS if position == 0 else None)
+    if doc.get("chain_head") != head:
+        problems.append(f"chain_head: file says {_show(doc.get('chain_head'))}, "
+                        f"the log gives {head} at position {position}")
+    if recorded != head:
+        problems.append(f"chain table: records {_show(recorded)} at position {position}, the log "
+                        f"gives {head}: the log was altered at or before position {position}")
+
+    want_bytes = render_json(day, position, head, rows)
+    if raw != want_bytes:
+        before = len(problems)
+        want = json.loads(want_bytes)
+        for key in ("count",):
+            if doc.get(key) != want[key]:
+                problems.append(f"{key}: file says {_show(doc.get(key))}, the log gives {want[key]}")
+        for key in sorted(set(doc) - set(want)):
+            problems.append(f"{key}: the file has a field the snapshot format does not")
+        _compare_standards(doc.get("standards"), want["standards"], problems)
+        if len(problems) == before and not any(p.startswith(("chain_head", "format")) for p in problems):
+            problems.append(f"{path.name}: the bytes differ from the catalogue rebuilt from the log "
+                            "(layout or key order), though every value matches")
+
+    sibling_csv = path.with_suffix(".csv")
+    if sibling_csv.is_file():
+        _compare_csv(sibling_csv.name, sibling_csv.read_bytes(), render_csv(day, rows), problems)
+    sums = path.with_suffix(".sha256")
+    if sums.is_file():
+        _check_sums(sums, problems)
+    return problems, {"as_of": day.isoformat(), "position": position, "chain_head": head,
+                      "count": len(rows)}
