@@ -15,7 +15,9 @@ GENESIS = "0" * 64
 
 def canonical(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
     """position, originator id, version and topic on one line each, then the state bytes."""
-    return f"{position}\n{originator_id}\n{version}\n{topic}\n".encode() + bytes(state)
+    # A tampered row may hold text where bytes were stored: hash what is there.
+    body = state.encode() if isinstance(state, str) else bytes(state)
+    return f"{position}\n{originator_id}\n{version}\n{topic}\n".encode() + body
 
 
 def link(previous: str, position: int, originator_id: Any, version: int, topic: str,
