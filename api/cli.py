@@ -99,6 +99,45 @@ def verify() -> None:
     click.echo(f"{last} events verified; head hash above", err=True)
 
 
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+def export_log(file: str) -> None:
+    """Write the whole event log as JSON lines, with positions and the chain head."""
+    from tqdm import tqdm
+
+    from projections.transfer import export
+
+    app = _app()
+    total = app.recorder.max_notification_id() or 0
+    with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
+            tqdm(total=total, unit="event", desc="export", file=sys.stderr) as bar:
+        last, head = export(app, out, progress=bar.update)
+    click.echo(f"exported the log up to position {last}, chain head {head}", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_log(file: str) -> None:
+    """Load an exported log into an empty store (either kind), then rebuild."""
+    from tqdm import tqdm
+
+    from projections.transfer import TransferError, import_log as run_import, read_header
+
+    app = _app()
+    with open(file, encoding="utf-8") as f:
+        try:
+            total = read_header(iter(f)).get("events", 0)
+        except TransferError as e:
+            raise click.ClickException(str(e)) from None
+    try:
+        with tqdm(total=total, unit="event", desc="import", file=sys.stderr) as bar:
+            last, head = run_import(app, lambda: open(file, encoding="utf-8"), progress=bar.update)
+    except TransferError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"imported {total} events up to position {last}; chain head {head}", err=True)
+    click.echo(head)
+
+
 @main.command()
 @click.option("--bind", default=None, help="host:port (default LIFECYCLE_BIND or 127.0.0.1:8000)")
 @click.option("--workers", type=int, default=None, help="worker processes (default 2 x cores, at most 8)")

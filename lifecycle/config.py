@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/lifecycle.db"
@@ -24,6 +24,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     bind: str = DEFAULT_BIND
     timezone: str = DEFAULT_TIMEZONE
+    pg_pool_size: int = 2
+    pg_max_overflow: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -77,4 +79,26 @@ class Settings:
                 "APPLICATION_RECORDER_TOPIC": "projections.recorder:ProjectingSQLiteRecorder",
                 "CREATE_TABLE": "y" if create_tables else "n",
             }
-        raise ConfigError("PostgreSQL stores are not supported yet")
+        url = urlparse(self.database_url)
+        dbname = unquote(url.path.lstrip("/"))
+        if not dbname:
+            raise ConfigError(f"LIFECYCLE_DATABASE_URL={self.database_url!r} names no database")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            # The connection budget of one process: POOL_SIZE kept open, up to
+            # POOL_SIZE + MAX_OVERFLOW under load (docs/architecture.md).
+            "POSTGRES_POOL_SIZE": str(self.pg_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.pg_max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",  # keeps the table lock and our recorder's hooks
+            "APPLICATION_RECORDER_TOPIC": "projections.pg_recorder:ProjectingPostgresRecorder",
+            "CREATE_TABLE": "y" if create_tables else "n",
+        }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from projections.recorder import values
 from projections.schema import OPEN, POSITION_NAME, TABLES
 from projections.writer import Writer
 
@@ -61,7 +62,7 @@ class Reads:
 
     def _rows(self, c: Any, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
         c.execute(self.sql(statement), tuple(params))
-        return [tuple(r) for r in c.fetchall()]
+        return [values(r) for r in c.fetchall()]
 
     def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
         with self.cursor() as c:

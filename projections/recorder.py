@@ -6,7 +6,7 @@ durable; a read after it sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification, StoredEvent
@@ -15,6 +15,11 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from projections import chain
 from projections.schema import STATEMENTS
 from projections.writer import Writer
+
+
+def values(row: Any) -> tuple[Any, ...]:
+    """A row as a tuple, whether the driver gives sqlite3.Row or a dict (psycopg)."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
 class ProjectingMixin:
@@ -36,7 +41,7 @@ class ProjectingMixin:
         # PostgreSQL), so the head cannot move under us.
         c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
-        previous = row[0] if row else chain.GENESIS
+        previous = values(row)[0] if row else chain.GENESIS
         links = []
         for event, position in zip(stored_events, ids):
             previous = chain.link(previous, position, event.originator_id,
@@ -57,6 +62,16 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
         if ids:
             self._after_insert(c, stored_events, ids, kwargs)
         return ids
+
+    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
+        """Insert events at their original positions, with their chain links,
+        all in one transaction (moving a log keeps every position and hash)."""
+        with self.datastore.transaction(commit=True) as c:
+            for rows, links in batches:
+                c.executemany(f"INSERT INTO {self.events_table_name} "
+                              "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
+                              [(p, o.hex, v, t, s) for p, o, v, t, s in rows])
+                self.writer.insert(c, "event_chain", links)
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

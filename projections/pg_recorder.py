@@ -1,0 +1,78 @@
+"""eventsourcing's PostgreSQL recorder with the same additions as the SQLite
+one: chain hashes and projection changes in the transaction that inserts the
+events, while the library holds its EXCLUSIVE lock on the events table (so
+positions, chain and projections advance in commit order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+
+from projections.recorder import ProjectingMixin
+from projections.schema import STATEMENTS
+from projections.writer import Writer
+
+# Any constant will do: it names the lock that serialises schema creation
+# between servers starting at the same time.
+SCHEMA_LOCK = 7_421_001
+
+
+def postgres_ddl(statement: str) -> str:
+    """Our tables compare ISO dates, times and codes as text: byte order (the
+    "C" collation) whatever the database's locale, as on SQLite."""
+    return statement.replace(" TEXT", ' TEXT COLLATE "C"')
+
+
+class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
+    writer = Writer("%s")
+
+    def create_table(self) -> None:
+        """Create the library's tables and ours once, even when several
+        servers start together: concurrent CREATE TABLE IF NOT EXISTS can still
+        collide in PostgreSQL's catalogue, so take an advisory lock first."""
+        info = self.datastore.pool.kwargs
+        params = {k: info[k] for k in ("dbname", "host", "port", "user", "password")}
+        with psycopg.connect(**params, autocommit=True) as lock:
+            lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+                with self.datastore.transaction(commit=True) as c:
+                    for statement in STATEMENTS:
+                        c.execute(postgres_ddl(statement))
+            finally:
+                lock.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            self._after_insert(curs, stored_events, ids, kwargs)
+        return ids
+
+    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
+        """Insert events at their original positions, with their chain links,
+        all in one transaction."""
+        table = self.events_table_name
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            for rows, links in batches:
+                c.executemany(f"INSERT INTO {table} (notification_id, originator_id, "
+                              "originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)", rows)
+                self.writer.insert(c, "event_chain", links)
+            # New events continue after the imported positions.
+            c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
+                      f"(SELECT MAX(notification_id) FROM {table}))")
+
+    def select_standard_events(self, originator_id: Any) -> list[Notification]:
+        """One aggregate's events with their log positions."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT notification_id, originator_id, originator_version, topic, state "
+                      f"FROM {self.events_table_name} WHERE originator_id = %s "
+                      "ORDER BY originator_version", (originator_id,))
+            return [Notification(id=r["notification_id"], originator_id=r["originator_id"],
+                                 originator_version=r["originator_version"], topic=r["topic"],
+                                 state=bytes(r["state"])) for r in c.fetchall()]
