@@ -140,14 +140,14 @@ def import_log(file: str) -> None:
 
 @main.command()
 @click.option("--bind", default=None, help="host:port (default LIFECYCLE_BIND or 127.0.0.1:8000)")
-@click.option("--workers", type=int, default=None, help="worker processes (default 2 x cores, at most 8)")
+@click.option("--workers", type=int, default=None,
+              help="worker processes (default LIFECYCLE_WORKERS or 2 x cores, at most 8)")
 def serve(bind: str | None, workers: int | None) -> None:
-    """Run the API under gunicorn on the configured store."""
+    """Run the API under gunicorn (api/gunicorn.conf.py) on the configured store."""
     from api.server import serve as run_server
 
-    settings = Settings.from_env()
-    _app(create_tables=True).close()  # prepare the store once, before any worker starts
-    run_server(settings, bind=bind or settings.bind, workers=workers)
+    Settings.from_env()  # a bad setting fails here, not in every worker
+    run_server(bind=bind, workers=workers)
 
 
 def _register_more_commands() -> None:

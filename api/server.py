@@ -1,49 +1,38 @@
-"""gunicorn, started from `lifecycle serve`. Each worker builds its own
-application after the fork (no preload), against a store the master already
-prepared, so workers never race to create tables."""
+"""gunicorn, started from `lifecycle serve` with api/gunicorn.conf.py; the
+command line's --bind and --workers override it."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from lifecycle.config import Settings
+CONFIG = Path(__file__).with_name("gunicorn.conf.py")
 
 
 class Server(BaseApplication):
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
-        self.options = options
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = overrides
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+        # What gunicorn's own `-c FILE` does: every module-level setting applies.
+        namespace: dict[str, Any] = {"__file__": str(CONFIG)}
+        exec(compile(CONFIG.read_text(), str(CONFIG), "exec"), namespace)
+        for key, value in namespace.items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+        for key, value in self.overrides.items():
+            if value is not None:
+                self.cfg.set(key, value)
 
     def load(self):
         # Runs in each worker after the fork.
-        from api import create_app
+        from api.wsgi import app
 
-        return create_app(self.settings, create_tables=False)
-
-
-def default_workers() -> int:
-    return min(8, 2 * multiprocessing.cpu_count())
+        return app
 
 
-def serve(settings: Settings, bind: str, workers: int | None = None) -> None:
-    options = {
-        "bind": bind,
-        "workers": workers or int(os.environ.get("LIFECYCLE_WORKERS", 0) or default_workers()),
-        "preload_app": False,
-        "graceful_timeout": 30,   # SIGTERM: finish requests in flight, then stop
-        "timeout": 60,
-        "accesslog": "-",
-        "errorlog": "-",
-        "loglevel": "info",
-        "proc_name": "lifecycle",
-    }
-    Server(settings, options).run()
+def serve(bind: str | None = None, workers: int | None = None) -> None:
+    Server({"bind": bind, "workers": workers}).run()

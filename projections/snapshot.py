@@ -335,11 +335,8 @@ def verify(app: Any, json_path: Path | str,
         return problems + [f"position: file says {position}, the log ends at {end}"], {}
 
     total = 2 * position
-    done = 0
 
     def step(n: int) -> None:
-        nonlocal done
-        done += n
         if progress is not None:
             progress(n, total)
 

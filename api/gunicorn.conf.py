@@ -1,0 +1,33 @@
+"""gunicorn settings for the lifecycle API, used by `lifecycle serve` and by
+`gunicorn -c api/gunicorn.conf.py api.wsgi:app`.
+
+Connection budget on PostgreSQL: each worker process holds a pool of
+POSTGRES_POOL_SIZE (2) connections, growing to 4 under load, so one server
+uses at most workers x 4 (+1 for the master while it prepares the store)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("LIFECYCLE_BIND") or "127.0.0.1:8000"
+workers = int(os.environ.get("LIFECYCLE_WORKERS") or min(8, 2 * multiprocessing.cpu_count()))
+worker_class = "sync"
+preload_app = False      # each worker builds its application (and its pool) after the fork
+timeout = 60             # a worker silent this long is restarted
+graceful_timeout = 30    # on SIGTERM, requests in flight get this long to finish
+keepalive = 5
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no Authorization header, no tokens
+proc_name = "lifecycle"
+
+
+def on_starting(server):
+    """In the master, before any worker starts: create the store's tables once,
+    so workers never race to create them (they start with CREATE_TABLE=n)."""
+    from lifecycle.application import StandardsApp
+    from lifecycle.config import Settings
+
+    StandardsApp(Settings.from_env(), create_tables=True).close()
