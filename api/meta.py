@@ -82,5 +82,7 @@ def health():
         "status": "ok",
         "store": app.settings.store_kind,
         "position": position,
-        "projections": {"catalogue": app.reads.position()},
+        # The projections advance together, in the transaction of each command.
+        "projections": dict.fromkeys(("standard_log", "catalogue_states", "edition_states", "users"),
+                                     app.reads.position()),
     }

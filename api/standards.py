@@ -18,7 +18,7 @@ from lifecycle.application import StandardsApp
 from lifecycle.errors import NotFound
 from projections.queries import CatalogueFilter
 from projections.documents import record_time
-from projections.views import edition_view, standard_view
+from projections.views import edition_view, editions_on, standard_view
 
 blp = Blueprint("standards", __name__, description="Standards and their editions")
 
@@ -195,7 +195,9 @@ def editions(code: str, as_of: date | None = None, known_at: datetime | None = N
     """The version history, superseded and withdrawn editions included."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
-    items = [edition_view(rows.code, raw, when.day) for _, raw in sorted(rows.editions.items())]
+    existing = editions_on(rows, when.day)
+    years = {raw["year"] for raw in existing}
+    items = [edition_view(rows.code, raw, when.day, years) for raw in existing]
     return {"items": items, "next": None}
 
 
@@ -207,12 +209,12 @@ def edition(code: str, year: str, as_of: date | None = None, known_at: datetime 
     """One edition, whole."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
-    wanted = year.strip()
-    for number, raw in rows.editions.items():
-        if str(number) == wanted:
-            return edition_view(rows.code, raw, when.day)
+    existing = editions_on(rows, when.day)
+    for raw in existing:
+        if str(raw["year"]) == year.strip():
+            return edition_view(rows.code, raw, when.day, {r["year"] for r in existing})
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
-                   editions=[f"{rows.code}—{y}" for y in sorted(rows.editions)])
+                   editions=[f"{rows.code}—{raw['year']}" for raw in existing])
 
 
 # ------------------------------------------------------------------ commands

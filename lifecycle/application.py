@@ -54,7 +54,8 @@ class StandardsApp(Application):
     def record(self, aggregate: Standard | User, before: Standard | User | None) -> None:
         """Record the aggregate's new events with the projection changes they
         make (`before`: the aggregate as loaded, None if new)."""
-        changes = self.projector.changes_for_save(before, list(aggregate.pending_events))
+        last_at = self.reads.last_recorded(before.code) if isinstance(before, Standard) else None
+        changes = self.projector.changes_for_save(before, list(aggregate.pending_events), last_at)
         self.save(aggregate, projection=changes)
 
     def _get_standard(self, code: numbering.StandardCode) -> Standard:

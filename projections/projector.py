@@ -73,12 +73,15 @@ class Projector:
             change.originators.append(originator_row(state))
         return state, after, at, change
 
-    def changes_for_save(self, before: Any, pending: list[Any]) -> list[Change]:
+    def changes_for_save(self, before: Any, pending: list[Any],
+                         last_at: str | None = None) -> list[Change]:
         """The Changes of a command's pending events, given the aggregate as it
-        was loaded (None for a new one). `before` is not modified."""
+        was loaded (None for a new one) and the record time of its last event
+        as the projections hold it. `before` is not modified."""
         state = copy.deepcopy(before)
         slices = slices_of(state, self.zone) if state is not None else {}
-        last_at = record_time(state.modified_on) if state is not None else None
+        if state is not None and last_at is None:
+            last_at = record_time(state.modified_on)
         out = []
         for event in pending:
             state, slices, last_at, change = self.step(state, slices, last_at, event)

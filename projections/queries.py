@@ -147,6 +147,13 @@ class Reads:
 
         return position, head[0][0] if head else GENESIS, [found[s[0]].with_state(s[1:]) for s in states]
 
+    def last_recorded(self, code: str) -> str | None:
+        """The record time of the standard's last event (never behind its
+        timestamps, see projector.event_at)."""
+        rows = self._all("SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?",
+                         (code, OPEN))
+        return rows[0][0] if rows else None
+
     def exists(self, code: str) -> bool:
         return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
                               (code, OPEN)))

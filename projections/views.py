@@ -24,8 +24,14 @@ def load_edition(raw: dict[str, Any]) -> Edition:
     return Edition(**values)
 
 
-def edition_view(code: str, raw: dict[str, Any], day: date) -> dict[str, Any]:
+def edition_view(code: str, raw: dict[str, Any], day: date,
+                 existing: set[int] | None = None) -> dict[str, Any]:
+    """`existing`: the years of the editions that existed on `day`; a link to
+    a later edition is not shown as of a day before that edition existed."""
     status = edition_status(load_edition(raw), day)
+    later = raw["replaced_by"]
+    if existing is not None and later is not None and later not in existing:
+        raw = {**raw, "replaced_by": None, "superseded_on": None}
     return {
         "number": edition_number(code, raw["year"]),
         "year": raw["year"],
@@ -71,12 +77,19 @@ def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def editions_on(rows: StandardRows, day: date) -> list[dict[str, Any]]:
+    """The editions that existed on `day` (an edition exists from its approval)."""
+    return [raw for _, raw in sorted(rows.editions.items()) if raw["approved_on"] <= day.isoformat()]
+
+
 def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) -> dict[str, Any]:
     """`rows.state` must be set: the standard existed on `day`."""
     assert rows.state is not None
     status, edition_year, level, title = rows.state
     code = rows.code
-    shown = edition_view(code, rows.editions[edition_year], day) if edition_year is not None else None
+    existing = {raw["year"] for raw in editions_on(rows, day)}
+    shown = (edition_view(code, rows.editions[edition_year], day, existing)
+             if edition_year is not None else None)
     view = {
         "code": code,
         "category": rows.doc["category"],
@@ -93,8 +106,8 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
     }
     if with_editions:
         view["editions"] = [
-            {k: v for k, v in edition_view(code, raw, day).items() if k in BRIEF}
-            for _, raw in sorted(rows.editions.items())
+            {k: v for k, v in edition_view(code, raw, day, existing).items() if k in BRIEF}
+            for raw in editions_on(rows, day)
         ]
         view["reviews"] = rows.doc["reviews"]
     return view

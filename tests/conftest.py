@@ -3,9 +3,13 @@ the Flask app, its test client, the CLI runner, and users with tokens."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -15,9 +19,56 @@ from lifecycle.config import Settings
 from lifecycle.users import Role
 
 
+STORES = ("sqlite", "postgresql")
+SERVER_URL = os.environ.get("LIFECYCLE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+REQUIRE_POSTGRES = os.environ.get("LIFECYCLE_REQUIRE_POSTGRES") == "1"
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test run, dropped at the end. Without a
+    reachable server the PostgreSQL tests skip, or fail when
+    LIFECYCLE_REQUIRE_POSTGRES=1 (CI)."""
+    try:
+        admin = psycopg.connect(SERVER_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        message = f"no PostgreSQL server at {SERVER_URL} (set LIFECYCLE_TEST_POSTGRES_URL): {e}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"lifecycle_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield _with_database(SERVER_URL, name)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def reset_postgres(url: str) -> None:
+    """Every test starts from an empty store."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=STORES)
+def store(request) -> str:
+    """The kind of store under test: every test that uses a store runs on both."""
+    return request.param
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}")
+def settings(store: str, tmp_path: Path, request) -> Settings:
+    if store == "sqlite":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    url = request.getfixturevalue("postgres_database")
+    reset_postgres(url)
+    return Settings(database_url=url)
 
 
 @pytest.fixture

@@ -371,12 +371,14 @@ def test_verify_finds_a_doctored_sha256_list(seeded, runner, out):
         runner, out / "catalogue-2019-06-01.json")
 
 
-def test_verify_catches_an_edited_event_in_the_log(seeded, runner, out):
+def test_verify_catches_an_edited_event_in_the_log(seeded, settings, runner, out):
+    from tests.tampering import Forger
+
     write(runner, out, "--as-of", DAY.isoformat())
     path = out / "catalogue-2019-06-01.json"
-    with seeded.recorder.datastore.transaction(commit=True) as c:
-        c.execute("UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), "
-                  "'内部标准编号规则', '内部标准编号规定') AS BLOB) WHERE rowid = 1")
+    forger = Forger(settings, seeded.recorder.events_table_name)
+    forger.replace_text(1, "内部标准编号规则", "内部标准编号规定")
+    forger.close()
     err = failed(runner, path)
     assert "chain_head: file says" in err
     assert "chain table: records" in err and "the log was altered" in err
