@@ -81,16 +81,21 @@ class Server:
             raise
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    srv = Server(tmp_path, f"sqlite:///{tmp_path / 'store.db'}")
-    srv.cli("seed")
+def add_users(srv: Server) -> None:
     srv.tokens = {
         name: srv.cli("user", "add", name, "--role", role).stdout.strip()
         for name, role in [("drafter", "drafter"), ("drafter2", "drafter"),
                            ("approver", "approver"), ("publisher", "publisher"),
                            ("auditor", "auditor")]
     }
+
+
+@pytest.fixture
+def server(tmp_path: Path, settings):
+    """A seeded store with users, served by a real `lifecycle serve`, on each store."""
+    srv = Server(tmp_path, settings.database_url)
+    srv.cli("seed")
+    add_users(srv)
     srv.start()
     yield srv
     srv.stop()
