@@ -12,9 +12,12 @@ from lifecycle.errors import DomainError
 
 
 def _app(create_tables: bool = True):
+    """The application for this command; its connections close with the command."""
     from lifecycle.application import StandardsApp
 
-    return StandardsApp(Settings.from_env(), create_tables=create_tables)
+    app = StandardsApp(Settings.from_env(), create_tables=create_tables)
+    click.get_current_context().call_on_close(app.close)
+    return app
 
 
 @click.group()

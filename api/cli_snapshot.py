@@ -11,10 +11,9 @@ import click
 
 
 def _app():
-    from lifecycle.application import StandardsApp
-    from lifecycle.config import Settings
+    from api.cli import _app as app_for_this_command
 
-    return StandardsApp(Settings.from_env())
+    return app_for_this_command()
 
 
 @click.group(invoke_without_command=True)
