@@ -110,10 +110,46 @@ def number_problem(error: NumberError) -> Response:
                    errors={"number": [error.message]}, reason=error.reason)
 
 
-def store_problem(error: PersistenceError) -> Response:
-    log.error("store unavailable: %s", error)
-    return problem(503, "the event store is unavailable or cannot write; nothing was recorded. "
-                   "Try again shortly.", kind="store-unavailable", headers={"Retry-After": "5"})
+# What the driver said -> why the store cannot write, in words for an operator.
+# SQLite: "database or disk is full" (SQLITE_FULL), "attempt to write a readonly
+# database" (SQLITE_READONLY), "disk I/O error" (e.g. the file made immutable
+# under an open connection). PostgreSQL: DiskFull (53100, "No space left on
+# device"), ReadOnlySqlTransaction (25006, "read-only transaction").
+STORE_FAULTS = (
+    ("full", ("disk is full", "no space left", "disk full", "diskfull"),
+     "the store's disk is full"),
+    ("read-only", ("readonly", "read-only", "read only"),
+     "the store is read-only"),
+    ("io-error", ("disk i/o error", "i/o error"),
+     "the store's file cannot be written (I/O error)"),
+)
+
+
+def store_fault(error: BaseException) -> tuple[str, str]:
+    """(reason, words) for a store failure; looks at the driver's exception too."""
+    texts = []
+    seen: BaseException | None = error
+    while seen is not None and len(texts) < 5:
+        texts.append(f"{type(seen).__name__} {seen}".lower())
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(texts)
+    for reason, needles, words in STORE_FAULTS:
+        if any(needle in text for needle in needles):
+            return reason, words
+    return "unavailable", "the event store is unavailable"
+
+
+def store_problem(error: Exception) -> Response:
+    """503: the store cannot answer or cannot write. The transaction was rolled
+    back, so nothing of the command was recorded; no traceback in the body."""
+    if isinstance(error, ConfigError):
+        reason, words = "misconfigured", str(error)
+    else:
+        reason, words = store_fault(error)
+    log.error("store cannot serve the request (%s): %s: %s", reason, type(error).__name__, error)
+    return problem(503, f"{words}: the store cannot write, so nothing was recorded. "
+                   "Try again shortly.", kind="store-unavailable", title="Store unavailable",
+                   headers={"Retry-After": "5"}, reason=reason)
 
 
 def unexpected_problem(error: Exception) -> Response:

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import actor, authorize, require_login
+from api.idempotent import idempotent
 from api.problems import ProblemSchema, problem
 from lifecycle import numbering
 from lifecycle.application import StandardsApp
@@ -56,6 +57,15 @@ def documented(*codes: int):
             f = blp.alt_response(code, schema=ProblemSchema, description=ERRORS[code])(f)
         return f
     return wrap
+
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
+            "description": 'the ETag last read, e.g. "3" (428 without it, 412 when stale)',
+            "schema": {"type": "string"}}
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "description": "retries with the same key and body get the first answer "
+                                  "and record nothing (keys are kept 48 hours)",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 
 class PreconditionRequired(Exception):
@@ -124,7 +134,7 @@ def current(code: numbering.StandardCode) -> None:
 
 
 def run(code_text: str, method: str, **kwargs: Any):
-    """Check If-Match, run the command, answer with the new state."""
+    """Check If-Match, run the command once (Idempotency-Key), answer with the new state."""
     code = path_code(code_text)
     try:
         expected = if_match()
@@ -132,8 +142,27 @@ def run(code_text: str, method: str, **kwargs: Any):
         current(code)  # 404 first if there is no such standard
         return problem(428, "this command needs If-Match with the ETag you last read "
                        "(GET the standard first)", kind="precondition-required")
-    getattr(service(), method)(code, expected, actor=actor(), **kwargs)
-    return answer(code)
+
+    def command():
+        getattr(service(), method)(code, expected, actor=actor(), **kwargs)
+        return answer(code)
+
+    return idempotent(command, answer_at_version)
+
+
+def answer_at_version(code_text: str, version: int, status: int = 200):
+    """The answer a command gave, rebuilt from the register as it stood right
+    after that version was recorded."""
+    code = numbering.parse_code(code_text)
+    known_at = service().reads.recorded_at_version(str(code), version)
+    day = service().today()
+    rows = service().reads.standard(str(code), day, known_at)
+    view = standard_view(rows, day)
+    headers = {"ETag": f'"{version}"'}
+    if version == 1:
+        status = 201
+        headers["Location"] = url_for("standards.one", code=str(code))
+    return view, status, headers
 
 
 # ------------------------------------------------------------------ reads
@@ -166,14 +195,19 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
 @blp.arguments(s.DraftCreate)
 @blp.response(201, s.StandardOut)
 @documented(400, 401, 403, 409, 413, 422)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 def draft(body: dict[str, Any]):
     """Draft a new standard in a category; the sub-item is the next free one unless given."""
     category = body.pop("category")
     sub_item = body.pop("sub_item", None)
     reason = body.pop("reason", None)
-    standard = service().draft(category, body, actor=actor(), sub_item=sub_item, reason=reason)
-    code = numbering.parse_code(standard.code)
-    return answer(code, 201, Location=url_for("standards.one", code=standard.code))
+
+    def command():
+        standard = service().draft(category, body, actor=actor(), sub_item=sub_item, reason=reason)
+        code = numbering.parse_code(standard.code)
+        return answer(code, 201, Location=url_for("standards.one", code=standard.code))
+
+    return idempotent(command, answer_at_version)
 
 
 @blp.route("/standards/<code:code>", methods=["GET"])
@@ -219,12 +253,14 @@ def edition(code: str, year: str, as_of: date | None = None, known_at: datetime 
 
 # ------------------------------------------------------------------ commands
 COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 428)
+def command_doc(f):
+    return blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY])(documented(*COMMAND_ERRORS)(f))
 
 
 @blp.route("/standards/<code:code>/draft", methods=["PATCH"])
 @blp.arguments(s.DraftEdit)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def edit_draft(body: dict[str, Any], code: str):
     """Edit the open draft."""
     reason = body.pop("reason", None)
@@ -234,7 +270,7 @@ def edit_draft(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/submit", methods=["POST"])
 @blp.arguments(s.Reason)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def submit(body: dict[str, Any], code: str):
     """Submit the open draft for review (送审)."""
     return run(code, "submit", reason=body.get("reason"))
@@ -243,7 +279,7 @@ def submit(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/request-changes", methods=["POST"])
 @blp.arguments(s.ReasonRequired)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def request_changes(body: dict[str, Any], code: str):
     """Send the draft back to the drafter with a comment (退回修改)."""
     return run(code, "request_changes", reason=body["reason"])
@@ -252,7 +288,7 @@ def request_changes(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/approve", methods=["POST"])
 @blp.arguments(s.Approve)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def approve(body: dict[str, Any], code: str):
     """Approve (批准): the approval date's year becomes the year code."""
     return run(code, "approve", approved_on=body.get("approved_on"), reason=body.get("reason"))
@@ -261,7 +297,7 @@ def approve(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/publish", methods=["POST"])
 @blp.arguments(s.Publish)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def publish(body: dict[str, Any], code: str):
     """Issue (发布) the approved edition: issue date, effective date, trial or formal."""
     return run(code, "publish", issued_on=body["issued_on"], effective_on=body["effective_on"],
@@ -271,7 +307,7 @@ def publish(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/revisions", methods=["POST"])
 @blp.arguments(s.Revision)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def open_revision(body: dict[str, Any], code: str):
     """Open a revision draft (修订); the edition in force stays in force."""
     return run(code, "open_revision", reason=body["reason"], title=body.get("title"))
@@ -280,7 +316,7 @@ def open_revision(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/withdraw", methods=["POST"])
 @blp.arguments(s.Withdraw)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def withdraw(body: dict[str, Any], code: str):
     """Withdraw (废止) the standard from a date, with a reason."""
     return run(code, "withdraw", withdrawn_on=body["withdrawn_on"], reason=body["reason"])
@@ -289,7 +325,7 @@ def withdraw(body: dict[str, Any], code: str):
 @blp.route("/standards/<code:code>/reviews", methods=["POST"])
 @blp.arguments(s.Review)
 @blp.response(200, s.StandardOut)
-@documented(*COMMAND_ERRORS)
+@command_doc
 def review(body: dict[str, Any], code: str):
     """Record a periodic review (复审): confirm, revise or withdraw."""
     return run(code, "review", reviewed_on=body["reviewed_on"], outcome=body["outcome"],

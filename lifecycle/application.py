@@ -11,7 +11,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from lifecycle import numbering
+from lifecycle import idempotency, numbering
 from lifecycle.config import Settings
 from lifecycle.domain import ReviewOutcome, Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
@@ -56,7 +56,18 @@ class StandardsApp(Application):
         make (`before`: the aggregate as loaded, None if new)."""
         last_at = self.reads.last_recorded(before.code) if isinstance(before, Standard) else None
         changes = self.projector.changes_for_save(before, list(aggregate.pending_events), last_at)
-        self.save(aggregate, projection=changes)
+        extra = {}
+        if isinstance(aggregate, Standard):
+            claim = idempotency.claim(aggregate.code, aggregate.version)
+            if claim is not None:
+                extra["idempotency"] = claim
+        self.save(aggregate, projection=changes, **extra)
+
+    def _check_replay(self) -> None:
+        """After a failed insert: was it because this request's key was taken?"""
+        key = idempotency.current()
+        if key is not None and self.reads.idempotency(key.key) is not None:
+            raise idempotency.AlreadyRecorded(key)
 
     def _get_standard(self, code: numbering.StandardCode) -> Standard:
         try:
@@ -78,6 +89,7 @@ class StandardsApp(Application):
         try:
             self.record(standard, before)
         except IntegrityError:
+            self._check_replay()
             # Another command on this standard was recorded first.
             raise StaleVersion(f"{code} was changed by another command: read it again") from None
         return standard
@@ -105,6 +117,7 @@ class StandardsApp(Application):
         try:
             self.record(standard, None)
         except IntegrityError:
+            self._check_replay()
             raise Conflict(f"{code} already exists: a number is drafted once and never reused",
                            code=str(code)) from None
         return standard
@@ -138,6 +151,14 @@ class StandardsApp(Application):
         today = self.today()
         return self._change(code, expected_version,
                             lambda s: s.review(reviewed_on, ReviewOutcome(outcome), today, actor, reason))
+
+    def remember_answer(self, key: str, status: int, etag: str | None, location: str | None,
+                        body: str) -> None:
+        """Keep the first answer of an idempotent command for its retries."""
+        sql = self.recorder.writer.sql
+        with self.recorder.datastore.transaction(commit=True) as c:
+            c.execute(sql("UPDATE idempotency SET status = ?, etag = ?, location = ?, body = ? "
+                          "WHERE key = ?"), (status, etag, location, body, key))
 
     # ------------------------------------------------------------- users
     def add_user(self, name: str, roles: list[Role], actor: str = "operator") -> str:

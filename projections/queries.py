@@ -147,6 +147,20 @@ class Reads:
 
         return position, head[0][0] if head else GENESIS, [found[s[0]].with_state(s[1:]) for s in states]
 
+    def idempotency(self, key: str) -> dict[str, Any] | None:
+        rows = self._all("SELECT request_hash, code, version, status, etag, location, body "
+                         "FROM idempotency WHERE key = ?", (key,))
+        if not rows:
+            return None
+        names = ("request_hash", "code", "version", "status", "etag", "location", "body")
+        return dict(zip(names, rows[0]))
+
+    def recorded_at_version(self, code: str, version: int) -> str | None:
+        """When the register recorded this version of the standard."""
+        rows = self._all("SELECT recorded_from FROM standard_log WHERE code = ? AND version = ?",
+                         (code, version))
+        return rows[0][0] if rows else None
+
     def last_recorded(self, code: str) -> str | None:
         """The record time of the standard's last event (never behind its
         timestamps, see projector.event_at)."""

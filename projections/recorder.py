@@ -30,11 +30,23 @@ class ProjectingMixin:
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
                       kwargs: dict[str, Any]) -> None:
         self._extend_chain(c, stored_events, ids)
+        claim = kwargs.get("idempotency")
+        if claim is not None:
+            self._claim_idempotency_key(c, claim)
         changes = kwargs.get("projection")
         if changes:
             for change in changes:
                 self.writer.apply(c, change)
             self.writer.advance(c, max(ids))
+
+    def _claim_idempotency_key(self, c: Any, claim: tuple[str, str, str, int, str, str]) -> None:
+        """Record the command's Idempotency-Key with its events: a second
+        command with the same key collides here and records nothing."""
+        key, request_hash, code, version, now, expired = claim
+        c.execute(self.writer.sql("DELETE FROM idempotency WHERE created_at < ?"), (expired,))
+        c.execute(self.writer.sql("INSERT INTO idempotency (key, request_hash, code, version, "
+                                  "created_at) VALUES (?, ?, ?, ?, ?)"),
+                  (key, request_hash, code, version, now))
 
     def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> None:
         # The write lock is held (SQLite's, or the events table lock on

@@ -65,6 +65,19 @@ STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS projection_position (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",
+    # Idempotency-Key of a command -> its first answer (not a projection: kept
+    # by rebuild, pruned after KEEP_IDEMPOTENCY).
+    """CREATE TABLE IF NOT EXISTS idempotency (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        code TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        status INTEGER,
+        etag TEXT,
+        location TEXT,
+        body TEXT)""",
+    "CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at)",
     """CREATE TABLE IF NOT EXISTS event_chain (
         position BIGINT PRIMARY KEY,
         hash TEXT NOT NULL)""",

@@ -175,3 +175,22 @@ def test_rebuild_through_the_cli_gives_the_same_catalogue(server: Server):
     assert "rebuilt up to log position" in result.stderr
     after = requests.get(f"{server.url}/standards?limit=500", headers=bearer(server, "auditor")).json()
     assert before == after and len(after["items"]) == 9
+
+
+def test_copies_of_one_request_at_once_record_one_command(server: Server):
+    """A client's retries racing each other on different workers."""
+    barrier = threading.Barrier(12)
+
+    def send(_: int) -> requests.Response:
+        barrier.wait()
+        return requests.post(f"{server.url}/standards", timeout=60,
+                             json={"category": "06", "title": "其他管理标准 重试竞争"},
+                             headers=bearer(server, "drafter", **{"Idempotency-Key": "once-only"}))
+
+    before = requests.get(f"{server.url}/health").json()["position"]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert {r.status_code for r in answers} == {201}, [r.text for r in answers]
+    assert len({r.json()["code"] for r in answers}) == 1
+    assert len({r.headers["ETag"] for r in answers}) == 1
+    assert requests.get(f"{server.url}/health").json()["position"] == before + 1

@@ -1,0 +1,91 @@
+"""The Idempotency-Key header on commands: a retry with the same key and body
+gets the first answer (status, body, ETag) and records nothing; the same key
+with another body is a 422 problem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+
+from api.auth import actor
+from api.problems import problem
+from lifecycle import idempotency
+from lifecycle.idempotency import AlreadyRecorded, IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 200
+WAIT_FOR_FIRST = 5.0  # seconds a concurrent retry waits for the first answer to be stored
+
+
+def _request_hash() -> str:
+    body = request.get_json(silent=True)
+    content = (json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+               if body is not None else request.get_data())
+    return hashlib.sha256(f"{request.method} {request.path}\n".encode() + content).hexdigest()
+
+
+def _bad_key(text: str) -> bool:
+    return not (0 < len(text) <= MAX_KEY and text.isascii() and text.isprintable())
+
+
+def _replay(stored: dict[str, Any]):
+    headers = {"Idempotency-Replayed": "true"}
+    if stored["etag"]:
+        headers["ETag"] = stored["etag"]
+    if stored["location"]:
+        headers["Location"] = stored["location"]
+    return json.loads(stored["body"]), stored["status"], headers
+
+
+def _mismatch():
+    return problem(422, f"this {HEADER} was used for a different request; use a new key "
+                   "for a new command", kind="idempotency-key-reused",
+                   errors={HEADER: ["already used with another method, path or body"]})
+
+
+def idempotent(command: Callable[[], Any], answer_at: Callable[[str, int], Any]):
+    """Run `command` (returning (body, status, headers)) at most once per key.
+    `answer_at(code, version)` rebuilds an answer if the first one was never
+    stored (the process died between recording and answering)."""
+    header = request.headers.get(HEADER)
+    if header is None:
+        return command()
+    if _bad_key(header.strip()):
+        return problem(400, f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters",
+                       kind="bad-idempotency-key")
+    app = current_app.extensions["lifecycle"]
+    key = IdempotencyKey(f"{actor()}:{header.strip()}", _request_hash())
+    stored = app.reads.idempotency(key.key)
+    if stored is None:
+        try:
+            with idempotency.using(key):
+                result = command()
+        except AlreadyRecorded:
+            stored = _wait_for(app, key.key)
+        else:
+            body, status, headers = result
+            if 200 <= status < 300:
+                app.remember_answer(key.key, status, headers.get("ETag"), headers.get("Location"),
+                                    json.dumps(body, ensure_ascii=False))
+            return result
+    if stored["request_hash"] != key.request_hash:
+        return _mismatch()
+    if stored["body"] is None:
+        body, status, headers = answer_at(stored["code"], stored["version"])
+        return body, status, {**headers, "Idempotency-Replayed": "true"}
+    return _replay(stored)
+
+
+def _wait_for(app: Any, key: str) -> dict[str, Any]:
+    """A copy of this request was recorded a moment ago: wait for its answer."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    while True:
+        stored = app.reads.idempotency(key)
+        if stored["body"] is not None or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.02)

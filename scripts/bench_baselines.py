@@ -1,0 +1,102 @@
+"""The bare endpoints that scripts/bench.py compares the service with, served by
+gunicorn exactly as `lifecycle serve` is (sync workers, access log on):
+
+    gunicorn --workers 2 --chdir scripts bench_baselines:app
+
+- POST /save   one eventsourcing `app.save` of three events (a new aggregate
+               and two more events) on a plain `Application`, on SQLite with
+               the settings the service uses (BENCH_BASELINE_DB names the file);
+- POST /echo   a bare Flask POST whose JSON body a marshmallow schema validates;
+- GET  /json   a bare Flask GET of a 1 KB JSON document;
+- GET  /health what the start-up timer polls.
+"""
+
+from __future__ import annotations
+
+import os
+
+import marshmallow as ma
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from flask import Flask, jsonify, request
+
+
+class Thing(Aggregate):
+    class Noted(Aggregate.Event):
+        text: str
+
+        def apply(self, thing: "Thing") -> None:
+            thing.notes.append(self.text)
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.trigger_event(self.Noted, text=text)
+
+
+class Plain(Application):
+    name = "baseline"
+
+
+class Body(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    category = ma.fields.String(required=True, validate=ma.validate.Length(equal=2))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    summary = ma.fields.String(validate=ma.validate.Length(max=2000))
+    drafting_units = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=100)),
+                                    validate=ma.validate.Length(max=20))
+
+
+SCHEMA = Body()
+KILOBYTE = {"items": [{"code": f"JGSW05{i:03d}", "title": "后勤服务管理标准 会议服务工作指南",
+                       "status": "current"} for i in range(12)], "next": None}
+
+app = Flask(__name__)
+app.json.ensure_ascii = False
+_store: Plain | None = None
+
+
+def store() -> Plain:
+    """Built on first use, in the worker (after the fork), as the service does."""
+    global _store
+    if _store is None:
+        _store = Plain(env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": os.environ["BENCH_BASELINE_DB"],
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "y",
+        })
+    return _store
+
+
+@app.post("/save")
+def save():
+    body = request.get_json()
+    thing = Thing(str(body.get("title", "")))
+    thing.note("first")
+    thing.note("second")
+    store().save(thing)  # one save, three events
+    return jsonify({"id": str(thing.id), "version": thing.version}), 201
+
+
+@app.post("/echo")
+def echo():
+    try:
+        body = SCHEMA.load(request.get_json())
+    except ma.ValidationError as e:
+        return jsonify(e.messages), 422
+    return jsonify(body), 201
+
+
+@app.get("/json")
+def kilobyte():
+    return jsonify(KILOBYTE)
+
+
+@app.get("/health")
+def health():
+    return jsonify({"status": "ok"})
