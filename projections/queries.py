@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -94,10 +94,10 @@ class Reads:
             more = len(states) > f.limit
             states = states[: f.limit]
             rows = self._gather(c, [s[0] for s in states], known_at)
-        return [rows[s[0]].with_state(s[1:]) for s in states], more
+        return [replace(rows[s[0]], state=tuple(s[1:])) for s in states], more
 
-    def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, _Partial]:
-        out: dict[str, _Partial] = {}
+    def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, StandardRows]:
+        out: dict[str, StandardRows] = {}
         if not codes:
             return out
         marks = ",".join("?" * len(codes))
@@ -105,7 +105,7 @@ class Reads:
         for code, version, stage, doc in self._rows(
                 c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
                 f"WHERE l.code IN ({marks}) AND {when}", [*codes, *params]):
-            out[code] = _Partial(code, version, stage, json.loads(doc), {})
+            out[code] = StandardRows(code, version, stage, json.loads(doc), {}, None)
         when, params = recorded("e", known_at)
         for code, year, doc in self._rows(
                 c, f"SELECT e.code, e.year, e.doc FROM edition_states e "
@@ -125,7 +125,7 @@ class Reads:
                 c, "SELECT s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
                 f"WHERE s.code = ? AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                 [code, *params, day.isoformat(), day.isoformat()])
-        return found[code].with_state(states[0] if states else None)
+        return replace(found[code], state=tuple(states[0]) if states else None)
 
     def everything_on(self, day: date) -> tuple[int, str, list[StandardRows]]:
         """For a snapshot, in one read transaction: the log position the
@@ -139,13 +139,13 @@ class Reads:
                 c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
                 "WHERE s.recorded_to = ? AND s.valid_from <= ? AND ? < s.valid_to ORDER BY s.code",
                 (OPEN, day.isoformat(), day.isoformat()))
-            found: dict[str, _Partial] = {}
+            found: dict[str, StandardRows] = {}
             codes = [s[0] for s in states]
             for i in range(0, len(codes), 500):
                 found.update(self._gather(c, codes[i:i + 500], None))
         from projections.chain import GENESIS
 
-        return position, head[0][0] if head else GENESIS, [found[s[0]].with_state(s[1:]) for s in states]
+        return position, head[0][0] if head else GENESIS, [replace(found[s[0]], state=tuple(s[1:])) for s in states]
 
     def idempotency(self, key: str) -> dict[str, Any] | None:
         rows = self._all("SELECT request_hash, code, version, status, etag, location, body "
@@ -234,16 +234,3 @@ class Reads:
             out[table] = self._all(f"SELECT * FROM {table} ORDER BY 1, 2, 3")
         out["projection_position"] = self._all("SELECT * FROM projection_position ORDER BY name")
         return out
-
-
-@dataclass
-class _Partial:
-    code: str
-    version: int
-    stage: str
-    doc: dict[str, Any]
-    editions: dict[int, dict[str, Any]]
-
-    def with_state(self, state: Any) -> StandardRows:
-        return StandardRows(self.code, self.version, self.stage, self.doc, self.editions,
-                            tuple(state) if state is not None else None)
