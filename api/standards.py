@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from api import schemas as s
 from api.auth import actor, authorize, require_login
 from api.idempotent import idempotent
-from api.problems import ProblemSchema, problem
+from api.problems import document, problem
 from lifecycle import numbering
 from lifecycle.application import StandardsApp
 from lifecycle.errors import NotFound
@@ -36,6 +36,8 @@ COMMAND_OF = {
 @blp.before_request
 def guard():
     """Authenticate, then check the role before the body is even read."""
+    if request.method == "OPTIONS":
+        return None  # Flask answers it (Allow); flask-httpauth lets it through unauthenticated
     refused = require_login()
     if refused is not None:
         return refused
@@ -43,20 +45,20 @@ def guard():
         authorize(COMMAND_OF[request.endpoint])
     return None
 
-ERRORS = {
-    400: "malformed JSON", 401: "no valid token", 403: "role or rule forbids it",
-    404: "no such standard", 409: "invalid transition or conflict",
-    412: "If-Match is stale", 413: "body too large", 422: "invalid input",
-    428: "If-Match required",
-}
-
-
 def documented(*codes: int):
-    def wrap(f):
-        for code in codes:
-            f = blp.alt_response(code, schema=ProblemSchema, description=ERRORS[code])(f)
-        return f
-    return wrap
+    """The problems a route can answer with (every route may also meet a
+    store that cannot answer: 503)."""
+    return document(blp, *codes, 503)
+
+
+ETAG = {"ETag": {"description": 'the standard\'s version, e.g. "3": send it back in If-Match',
+                 "schema": {"type": "string"}, "required": True}}
+REPLAYED = {"Idempotency-Replayed": {"description": "true when this is the stored answer to a "
+                                                   "retry with the same Idempotency-Key",
+                                     "schema": {"type": "string"}}}
+CREATED = {**ETAG, **REPLAYED,
+           "Location": {"description": "the new standard's URL", "schema": {"type": "string"},
+                        "required": True}}
 
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
@@ -94,6 +96,16 @@ def if_match() -> int | None:
     if not tag.isdigit() or len(tag) > 12:
         return -1  # matches no version: 412
     return int(tag)
+
+
+def as_json(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+    """A read's body, serialised directly: the views already have the documented
+    shape (the schemas document it; dumping 50 rows through marshmallow again
+    would cost more than the query)."""
+    response = current_app.json.response(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
 def answer(code: numbering.StandardCode, status: int = 200, **headers: str):
@@ -188,12 +200,12 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     if more:
         args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
         next_url = url_for("standards.catalogue", **args)
-    return {"items": items, "next": next_url}
+    return as_json({"items": items, "next": next_url})
 
 
 @blp.route("/standards", methods=["POST"])
 @blp.arguments(s.DraftCreate)
-@blp.response(201, s.StandardOut)
+@blp.response(201, s.StandardOut, headers=CREATED)
 @documented(400, 401, 403, 409, 413, 422)
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
 def draft(body: dict[str, Any]):
@@ -212,13 +224,13 @@ def draft(body: dict[str, Any]):
 
 @blp.route("/standards/<code:code>", methods=["GET"])
 @blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers=ETAG)
 @documented(401, 404, 422)
 def one(code: str, as_of: date | None = None, known_at: datetime | None = None):
     """One standard: the edition in force, any open draft, all editions in brief."""
     when = When(as_of, known_at)
     view = standard_view(load(path_code(code), when), when.day)
-    return view, 200, {"ETag": f'"{view["version"]}"'}
+    return as_json(view, 200, {"ETag": f'"{view["version"]}"'})
 
 
 @blp.route("/standards/<code:code>/editions", methods=["GET"])
@@ -232,7 +244,7 @@ def editions(code: str, as_of: date | None = None, known_at: datetime | None = N
     existing = editions_on(rows, when.day)
     years = {raw["year"] for raw in existing}
     items = [edition_view(rows.code, raw, when.day, years) for raw in existing]
-    return {"items": items, "next": None}
+    return as_json({"items": items, "next": None})
 
 
 @blp.route("/standards/<code:code>/editions/<year>", methods=["GET"])
@@ -259,7 +271,7 @@ def command_doc(f):
 
 @blp.route("/standards/<code:code>/draft", methods=["PATCH"])
 @blp.arguments(s.DraftEdit)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def edit_draft(body: dict[str, Any], code: str):
     """Edit the open draft."""
@@ -269,7 +281,7 @@ def edit_draft(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/submit", methods=["POST"])
 @blp.arguments(s.Reason)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def submit(body: dict[str, Any], code: str):
     """Submit the open draft for review (送审)."""
@@ -278,7 +290,7 @@ def submit(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/request-changes", methods=["POST"])
 @blp.arguments(s.ReasonRequired)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def request_changes(body: dict[str, Any], code: str):
     """Send the draft back to the drafter with a comment (退回修改)."""
@@ -287,7 +299,7 @@ def request_changes(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/approve", methods=["POST"])
 @blp.arguments(s.Approve)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def approve(body: dict[str, Any], code: str):
     """Approve (批准): the approval date's year becomes the year code."""
@@ -296,7 +308,7 @@ def approve(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/publish", methods=["POST"])
 @blp.arguments(s.Publish)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def publish(body: dict[str, Any], code: str):
     """Issue (发布) the approved edition: issue date, effective date, trial or formal."""
@@ -306,7 +318,7 @@ def publish(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/revisions", methods=["POST"])
 @blp.arguments(s.Revision)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def open_revision(body: dict[str, Any], code: str):
     """Open a revision draft (修订); the edition in force stays in force."""
@@ -315,7 +327,7 @@ def open_revision(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/withdraw", methods=["POST"])
 @blp.arguments(s.Withdraw)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def withdraw(body: dict[str, Any], code: str):
     """Withdraw (废止) the standard from a date, with a reason."""
@@ -324,7 +336,7 @@ def withdraw(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/reviews", methods=["POST"])
 @blp.arguments(s.Review)
-@blp.response(200, s.StandardOut)
+@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def review(body: dict[str, Any], code: str):
     """Record a periodic review (复审): confirm, revise or withdraw."""

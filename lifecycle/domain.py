@@ -94,7 +94,8 @@ class Edition:
     replaced_by: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain copy (dataclasses.asdict deep-copies, which rebuilds feel)."""
+        return {**vars(self), "drafting_units": list(self.drafting_units)}
 
 
 class Standard(Aggregate):

@@ -6,12 +6,11 @@ wrote."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from lifecycle.domain import Standard
-from lifecycle.status import status_timeline
+from lifecycle.status import Paperwork, status_timeline
 from lifecycle.users import User
 
 Slices = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
@@ -25,8 +24,12 @@ def _default(o: object) -> str:
     raise TypeError(type(o))
 
 
+# One encoder for every document (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
+    return _ENCODER.encode(obj)
 
 
 def iso_day(d: date | None) -> str | None:
@@ -34,36 +37,94 @@ def iso_day(d: date | None) -> str | None:
 
 
 def record_time(ts: datetime) -> str:
-    """A record time as fixed-width UTC text, so strings sort as times."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A record time as fixed-width UTC text (2026-01-02T03:04:05.000000Z), so
+    strings sort as times."""
+    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def edition_number(code: str, year: int | None) -> str | None:
     return f"{code}—{year}" if year is not None else None
 
 
-def standard_slices(std: Standard, zone: tzinfo) -> Slices:
+class Doc(dict):
+    """A JSON document in a slice: compared as a dict, written as JSON text
+    (only rows that change are ever serialised)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:  # pragma: no cover - for debugging
+        return dumps(self)
+
+
+def to_column(value: Any) -> Any:
+    return dumps(value) if isinstance(value, Doc) else value
+
+
+def _draft_dict(draft: Any) -> dict[str, Any] | None:
+    if draft is None:
+        return None
+    return {**vars(draft), "drafting_units": list(draft.drafting_units),
+            "edited_by": list(draft.edited_by), "comments": list(draft.comments)}
+
+
+def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Slices:
+    """`memo` (kept by a Projector across events) skips recomputing the status
+    timeline and edition documents when what they depend on did not change."""
     code = std.code
     log_doc = {
         "category": std.category,
         "sub_item": std.sub_item,
         "workflow_status": std.workflow_status,
         "withdrawn_on": std.withdrawn_on,
-        "draft": asdict(std.draft) if std.draft is not None else None,
-        "reviews": std.reviews,
+        "draft": _draft_dict(std.draft),
+        "reviews": list(std.reviews),  # a copy: the slice must not change with the aggregate
         "editions": [e.year for e in std.editions],
     }
-    slices: Slices = {("standard_log", (code,)): (std.version, std.stage.value, dumps(log_doc))}
-    for interval in status_timeline(std.editions, std.paperwork(zone)):
+    slices: Slices = {("standard_log", (code,)): (std.version, std.stage.value, Doc(log_doc))}
+    paperwork = std.paperwork(zone)
+    slices.update(_remembered(memo, ("catalogue", code), _catalogue_key(std, paperwork),
+                              lambda: _catalogue_slices(std, paperwork)))
+    for e in std.editions:
+        slices.update(_remembered(memo, ("edition", code, e.year), _edition_key(e),
+                                  lambda e=e: {("edition_states", (code, e.year)): (Doc(e.as_dict()),)}))
+    return slices
+
+
+def _remembered(memo: dict | None, slot: tuple, key: tuple, compute) -> Slices:
+    if memo is None:
+        return compute()
+    found = memo.get(slot)
+    if found is not None and found[0] == key:
+        return found[1]
+    value = compute()
+    memo[slot] = (key, value)
+    return value
+
+
+def _edition_key(e: Any) -> tuple:
+    return (*((k, tuple(v) if isinstance(v, list) else v) for k, v in vars(e).items()),)
+
+
+def _catalogue_key(std: Standard, paperwork: Paperwork) -> tuple:
+    about = std.draft
+    return (std.category, paperwork,
+            (about.title, about.level) if about is not None else None,
+            tuple((e.year, e.approved_on, e.issued_on, e.effective_on, e.trial, e.superseded_on,
+                   e.withdrawn_on, e.title, e.level) for e in std.editions))
+
+
+def _catalogue_slices(std: Standard, paperwork: Paperwork) -> Slices:
+    """The status intervals over valid time (lifecycle.status), with the title
+    and level of the edition (or draft) each speaks of."""
+    out: Slices = {}
+    for interval in status_timeline(std.editions, paperwork):
         shown = std.edition(interval.edition_year) if interval.edition_year is not None else None
         about = shown or std.draft or std.editions[-1]
-        slices[("catalogue_states", (code, iso_day(interval.valid_from)))] = (
+        out[("catalogue_states", (std.code, iso_day(interval.valid_from)))] = (
             iso_day(interval.valid_to), std.category, interval.status, interval.edition_year,
             about.level, about.title,
         )
-    for e in std.editions:
-        slices[("edition_states", (code, e.year))] = (dumps(e.as_dict()),)
-    return slices
+    return out
 
 
 def user_row(user: User) -> tuple[Any, ...]:
@@ -77,11 +138,12 @@ def rows_of(std: Standard, zone: tzinfo, day: date):
 
     slices = standard_slices(std, zone)
     version, stage, doc = slices[("standard_log", (std.code,))]
-    editions = {identity[1]: json.loads(payload[0]) for (table, identity), payload in slices.items()
+    doc = json.loads(dumps(doc))
+    editions = {identity[1]: json.loads(dumps(payload[0])) for (table, identity), payload in slices.items()
                 if table == "edition_states"}
     state = None
     for (table, identity), payload in slices.items():
         if table == "catalogue_states" and identity[1] <= day.isoformat() < payload[0]:
             state = payload[2:]
-    return StandardRows(std.code, version, stage, json.loads(doc), editions,
+    return StandardRows(std.code, version, stage, doc, editions,
                         tuple(state) if state is not None else None)

@@ -26,8 +26,8 @@ class Change:
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def slices_of(aggregate: Any, zone: tzinfo) -> Slices:
-    return standard_slices(aggregate, zone) if isinstance(aggregate, Standard) else {}
+def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None) -> Slices:
+    return standard_slices(aggregate, zone, memo) if isinstance(aggregate, Standard) else {}
 
 
 def diff(before: Slices, after: Slices, at: str) -> Change:
@@ -59,13 +59,14 @@ class Projector:
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
+        self.memo: dict = {}  # see documents.standard_slices
 
     def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
         """Apply one event: (new state, new slices, its record time, Change)."""
         created = state is None
         state = event.mutate(state)
         at = event_at(event, last_at)
-        after = slices_of(state, self.zone)
+        after = slices_of(state, self.zone, self.memo)
         change = diff(slices, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))

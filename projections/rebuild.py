@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from projections.documents import to_column
 from projections.projector import Projector
 from projections.schema import OPEN
 
@@ -68,7 +69,8 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
                 for key in change.close:
                     since = t.opened.pop(key)
                     if since != at:  # a row that held for no time is dropped, as the writer does
-                        closed.setdefault(key[0], []).append((*key[1], since, at, *t.slices[key]))
+                        closed.setdefault(key[0], []).append(
+                            (*key[1], since, at, *map(to_column, t.slices[key])))
                 for table, identity, _ in change.open:
                     t.opened[(table, identity)] = at
                 t.state, t.slices, t.last_at = state, after, at
@@ -83,7 +85,8 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
         still_open: dict[str, list[tuple[Any, ...]]] = {}
         for t in tracks.values():
             for key, payload in t.slices.items():
-                still_open.setdefault(key[0], []).append((*key[1], t.opened[key], OPEN, *payload))
+                still_open.setdefault(key[0], []).append(
+                    (*key[1], t.opened[key], OPEN, *map(to_column, payload)))
         for table, rows in still_open.items():
             writer.insert(c, table, rows)
         writer.insert(c, "users", list(users.values()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from projections.documents import to_column
 from projections.projector import Change
 from projections.schema import BITEMPORAL, OPEN, POSITION_NAME, TABLES
 
@@ -33,7 +34,7 @@ class Writer:
                                     "AND recorded_to = ?"), (change.at, *identity, OPEN))
         rows: dict[str, list[tuple[Any, ...]]] = {}
         for table, identity, payload in change.open:
-            rows.setdefault(table, []).append((*identity, change.at, OPEN, *payload))
+            rows.setdefault(table, []).append((*identity, change.at, OPEN, *map(to_column, payload)))
         for table, values in rows.items():
             self.insert(cursor, table, values)
         self.insert(cursor, "originators", change.originators)
