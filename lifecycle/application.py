@@ -55,7 +55,9 @@ class StandardsApp(Application):
         """Record the aggregate's new events with the projection changes they
         make (`before`: the aggregate as loaded, None if new)."""
         last_at = self.reads.last_recorded(before.code) if isinstance(before, Standard) else None
-        changes = self.projector.changes_for_save(before, list(aggregate.pending_events), last_at)
+        # `before` is always a copy made for this save (or None): no need to copy it again.
+        changes = self.projector.changes_for_save(before, list(aggregate.pending_events), last_at,
+                                                  private=True)
         extra = {}
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)

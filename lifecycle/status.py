@@ -106,19 +106,33 @@ def standard_status(
     (then withdrawn); before any issue, where its paperwork stood. None
     before the standard existed. `paperwork` may be just today's workflow
     status, when the days of drafting are not known."""
-    if day < exists_from(editions, paperwork):
+    p = _paperwork(paperwork)
+    if day < exists_from(editions, p):
         return None
-    issued = [e for e in editions if e.issued_on is not None and e.issued_on <= day]
-    statuses = [(e, edition_status(e, day)) for e in issued]
-    for wanted in (IN_FORCE, ("issued",)):
-        matching = [e for e, s in statuses if s in wanted]
-        if matching:
-            last = matching[-1]
-            return StandardStatus(edition_status(last, day), last)
-    if issued:
-        was_in_force = [e for e in issued if _took_effect(e, day)]
-        return StandardStatus("withdrawn", (was_in_force or issued)[-1])
-    return StandardStatus(pre_issue_status(editions, paperwork, day), None)
+    return _status_on(editions, p, day)
+
+
+def _status_on(editions: Sequence[EditionDates], p: Paperwork, day: date) -> StandardStatus:
+    """standard_status for a day on which the standard exists (one pass)."""
+    in_force = awaiting = last_issued = was_in_force = None
+    for e in editions:
+        if e.issued_on is None or e.issued_on > day:
+            continue
+        last_issued = e
+        status = edition_status(e, day)
+        if status in IN_FORCE:
+            in_force = (status, e)
+        elif status == "issued":
+            awaiting = (status, e)
+        if _took_effect(e, day):
+            was_in_force = e
+    if in_force is not None:
+        return StandardStatus(*in_force)
+    if awaiting is not None:
+        return StandardStatus(*awaiting)
+    if last_issued is not None:
+        return StandardStatus("withdrawn", was_in_force or last_issued)
+    return StandardStatus(pre_issue_status(editions, p, day), None)
 
 
 def change_days(editions: Sequence[EditionDates], paperwork: Paperwork | str = "draft") -> list[date]:
@@ -147,13 +161,13 @@ class Interval:
 def status_timeline(editions: Sequence[EditionDates], paperwork: Paperwork | str) -> list[Interval]:
     """The standard's status over valid time, as adjacent intervals from the
     day it came to exist."""
-    first = exists_from(editions, paperwork)
-    starts = [first, *(d for d in change_days(editions, paperwork) if d > first)]
+    p = _paperwork(paperwork)
+    first = exists_from(editions, p)
+    starts = [first, *(d for d in change_days(editions, p) if d > first)]
     ends = [*starts[1:], LAST_DAY]
     intervals: list[Interval] = []
     for start, end in zip(starts, ends):
-        s = standard_status(editions, paperwork, start)
-        assert s is not None
+        s = _status_on(editions, p, start)
         year = s.edition.year if s.edition is not None else None
         if intervals and (intervals[-1].status, intervals[-1].edition_year) == (s.status, year):
             prev = intervals.pop()

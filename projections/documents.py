@@ -69,7 +69,7 @@ def _draft_dict(draft: Any) -> dict[str, Any] | None:
 
 def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Slices:
     """`memo` (kept by a Projector across events) skips recomputing the status
-    timeline and edition documents when what they depend on did not change."""
+    timeline when what it depends on did not change."""
     code = std.code
     log_doc = {
         "category": std.category,
@@ -85,8 +85,7 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Sl
     slices.update(_remembered(memo, ("catalogue", code), _catalogue_key(std, paperwork),
                               lambda: _catalogue_slices(std, paperwork)))
     for e in std.editions:
-        slices.update(_remembered(memo, ("edition", code, e.year), _edition_key(e),
-                                  lambda e=e: {("edition_states", (code, e.year)): (Doc(e.as_dict()),)}))
+        slices[("edition_states", (code, e.year))] = (Doc(e.as_dict()),)
     return slices
 
 
@@ -99,10 +98,6 @@ def _remembered(memo: dict | None, slot: tuple, key: tuple, compute) -> Slices:
     value = compute()
     memo[slot] = (key, value)
     return value
-
-
-def _edition_key(e: Any) -> tuple:
-    return (*((k, tuple(v) if isinstance(v, list) else v) for k, v in vars(e).items()),)
 
 
 def _catalogue_key(std: Standard, paperwork: Paperwork) -> tuple:

@@ -75,11 +75,12 @@ class Projector:
         return state, after, at, change
 
     def changes_for_save(self, before: Any, pending: list[Any],
-                         last_at: str | None = None) -> list[Change]:
+                         last_at: str | None = None, *, private: bool = False) -> list[Change]:
         """The Changes of a command's pending events, given the aggregate as it
         was loaded (None for a new one) and the record time of its last event
-        as the projections hold it. `before` is not modified."""
-        state = copy.deepcopy(before)
+        as the projections hold it. `before` is not modified, unless the caller
+        says it is a `private` copy."""
+        state = before if private else copy.deepcopy(before)
         slices = slices_of(state, self.zone) if state is not None else {}
         if state is not None and last_at is None:
             last_at = record_time(state.modified_on)
