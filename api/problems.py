@@ -30,17 +30,56 @@ STATUS_OF = {
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details; `errors` holds per-field messages."""
+    """RFC 9457 problem details; `errors` holds per-field messages. Other
+    members (`reason`, `code`, `version` …) are extensions, as RFC 9457 allows."""
 
-    type = ma.fields.String(metadata={"description": "URI reference naming the kind of problem"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: extension members
+
+    type = ma.fields.String(required=True,
+                            metadata={"description": "URI reference naming the kind of problem"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
     instance = ma.fields.String()
     errors = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Raw(),
         metadata={"description": "field name -> list of messages"},
     )
+
+
+# What each refusal means, as the OpenAPI document says it. Every error is a
+# problem (application/problem+json); `document` lists them on a route, so the
+# document names every status code an operation can answer with.
+ERROR_DESCRIPTIONS = {
+    400: "malformed JSON, or a malformed Idempotency-Key",
+    401: "no valid bearer token",
+    403: "your roles (or a rule such as no self-approval) forbid it",
+    404: "no such standard or edition",
+    409: "invalid transition or conflict",
+    412: "If-Match is stale: the standard changed since you read it",
+    413: "the body is larger than the limit",
+    422: "invalid input: `errors` names each field",
+    428: "If-Match required: GET the standard first",
+    503: "the store cannot answer or write; nothing was recorded (Retry-After)",
+}
+HEADER_DOCS = {
+    401: {"WWW-Authenticate": {"description": "the scheme to use (Bearer)",
+                               "schema": {"type": "string"}}},
+    503: {"Retry-After": {"description": "seconds to wait before trying again",
+                          "schema": {"type": "string"}, "required": True}},
+}
+
+
+def document(blp: Any, *codes: int):
+    """Decorator: document each status in `codes` as a problem response."""
+    def wrap(f):
+        for code in codes:
+            f = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM,
+                                 description=ERROR_DESCRIPTIONS[code],
+                                 headers=HEADER_DOCS.get(code))(f)
+        return f
+    return wrap
 
 
 def problem(status: int, detail: str, *, kind: str | None = None, title: str | None = None,

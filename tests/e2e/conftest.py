@@ -59,7 +59,7 @@ class Server:
             try:
                 if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy under load
                 time.sleep(0.1)
         raise AssertionError("lifecycle serve did not answer within 30 s")
 
