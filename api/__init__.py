@@ -22,6 +22,20 @@ class StandardCodeConverter(BaseConverter):
     with a slash after the prefix (JGSW/01001); the numbering rules parse it."""
 
     regex = r"(?:(?i:(?:yn)?\s*jgsw\s*/))?[^/]+"
+
+
+class NumberTextConverter(BaseConverter):
+    """The text /numbers/ parses: anything, slashes and line breaks included,
+    so that a bad number is a 422 saying what is wrong with it, not a 404."""
+
+    part_isolating = False
+    regex = r"[^/][\s\S]*?"
+    weight = 200
+
+
+def _one_or_more_characters(converter: BaseConverter) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1}
+
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -29,6 +43,9 @@ class ProblemApi(Api):
     """flask-smorest with RFC 9457 problem details for every error."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" response: each route documents the problems it
+    # can answer with (problems.document), in application/problem+json.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return problems.http_problem(error)
@@ -55,10 +72,13 @@ def create_app(settings: Settings | None = None, *, service: StandardsApp | None
     app.json.ensure_ascii = False  # Chinese as sent, no \u escapes
     app.json.sort_keys = False
     app.url_map.converters["code"] = StandardCodeConverter
+    app.url_map.converters["text"] = NumberTextConverter
 
     app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
 
     api = ProblemApi(app)
+    api.register_converter(StandardCodeConverter, _one_or_more_characters)
+    api.register_converter(NumberTextConverter, _one_or_more_characters)
     from api import audit, meta, standards
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)

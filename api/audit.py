@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import authorize, require_login
-from api.problems import ProblemSchema
+from api.problems import document
 from api.standards import current, path_code
 from lifecycle.domain import standard_id
 from projections.audit import entry
@@ -21,6 +21,8 @@ blp = Blueprint("audit", __name__, description="The audit log")
 
 @blp.before_request
 def guard():
+    if request.method == "OPTIONS":
+        return None  # Flask answers it (Allow); flask-httpauth lets it through unauthenticated
     refused = require_login()
     if refused is not None:
         return refused
@@ -40,9 +42,7 @@ def _entries(notifications: list[Any]) -> list[dict[str, Any]]:
 @blp.route("/events", methods=["GET"])
 @blp.arguments(s.EventsQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EventPage)
-@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
-@blp.alt_response(403, schema=ProblemSchema, description="auditors and admins only")
-@blp.alt_response(422, schema=ProblemSchema, description="invalid query")
+@document(blp, 401, 403, 422, 503)
 def events(after: int, limit: int):
     """The whole audit log in recorded order; page on with `after` (a position)."""
     app = current_app.extensions["lifecycle"]
@@ -56,10 +56,9 @@ def events(after: int, limit: int):
 
 
 @blp.route("/standards/<code:code>/events", methods=["GET"])
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EventPage)
-@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
-@blp.alt_response(403, schema=ProblemSchema, description="auditors and admins only")
-@blp.alt_response(404, schema=ProblemSchema, description="no such standard")
+@document(blp, 401, 403, 404, 422, 503)
 def standard_events(code: str):
     """Every recorded event of one standard, in order: what, who, when recorded, why."""
     parsed = path_code(code)

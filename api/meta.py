@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import require_login
-from api.problems import ProblemSchema
+from api.problems import document
 from lifecycle import numbering
 
 blp = Blueprint("meta", __name__, description="Numbering, categories and health")
@@ -17,6 +18,8 @@ blp = Blueprint("meta", __name__, description="Numbering, categories and health"
 def guard():
     from flask import request
 
+    if request.method == "OPTIONS":
+        return None  # Flask answers it (Allow), like an unknown method, before any handler
     if request.endpoint != "meta.health":
         return require_login()
     return None
@@ -27,8 +30,9 @@ def service():
 
 
 @blp.route("/categories", methods=["GET"])
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.CategoryPage)
-@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
+@document(blp, 401, 422, 503)
 def categories():
     """The six categories (JGSW01001 §4.2) with counts and the next free sub-item."""
     app = service()
@@ -51,10 +55,10 @@ def categories():
     return {"items": items, "next": None}
 
 
-@blp.route("/numbers/<path:text>", methods=["GET"])
+@blp.route("/numbers/<text:text>", methods=["GET"])
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.NumberOut)
-@blp.alt_response(401, schema=ProblemSchema, description="no valid token")
-@blp.alt_response(422, schema=ProblemSchema, description="what is wrong with the number")
+@document(blp, 401, 422, 503)
 def parse_number(text: str):
     """Parse any reasonable spelling of a standard or edition number."""
     parsed = numbering.parse(text)
@@ -73,6 +77,7 @@ def parse_number(text: str):
 
 @blp.route("/health", methods=["GET"])
 @blp.response(200, s.HealthOut)
+@document(blp, 503)
 @blp.doc(security=[])
 def health():
     """Liveness and the store in use; no auth."""

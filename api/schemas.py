@@ -34,16 +34,44 @@ def normalise(text: str) -> str:
     return "".join(parts)
 
 
-class Text(ma.fields.String):
-    """Text as people type it: NFC-normalised, trimmed, no control characters."""
+# The OpenAPI patterns of text fields (what the checks below refuse): no
+# control characters; a one-line field also no line or paragraph separators.
+ONE_LINE = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+MULTI_LINE = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
-    def __init__(self, *, max_length: int, **kwargs):
-        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+class Text(ma.fields.String):
+    """Text as people type it: NFC-normalised, trimmed, not empty, no control
+    characters. A one-line field (titles, names, reasons) refuses line breaks
+    and tabs too; a `multiline` one (summary) keeps them, with \\r\\n and \\r
+    turned into \\n."""
+
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        metadata = {"pattern": MULTI_LINE if multiline else ONE_LINE, **kwargs.pop("metadata", {})}
+        super().__init__(validate=validate.Length(min=1, max=max_length), metadata=metadata,
+                         **kwargs)
+
+    def _refused(self, ch: str) -> bool:
+        kind = unicodedata.category(ch)
+        if self.multiline:
+            return kind == "Cc" and ch not in "\n\t"
+        return kind in ("Cc", "Zl", "Zp")
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = normalise(super()._deserialize(value, attr, data, **kwargs)).strip()
-        if any(unicodedata.category(ch) == "Cc" for ch in text):
-            raise ma.ValidationError("must not contain control characters")
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(unicodedata.category(ch) == "Cs" for ch in text):
+            raise ma.ValidationError("must be valid Unicode (a lone surrogate is not)")
+        text = normalise(text)
+        if self.multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        bad = next((ch for ch in text if self._refused(ch)), None)
+        if bad is not None:
+            allowed = "; line breaks and tabs are allowed" if self.multiline else \
+                " (one line: no line breaks or tabs)"
+            raise ma.ValidationError(f"must not contain control characters: U+{ord(bad):04X}"
+                                     f"{allowed}")
+        text = text.strip()
         if not text:
             raise ma.ValidationError("must not be empty")
         return text
@@ -54,6 +82,15 @@ class Strict(ma.Schema):
         unknown = ma.RAISE
 
 
+# Length limits of the fields that are not Text (their own rules parse them).
+SHORT = 10         # a category or sub-item in any accepted spelling
+NUMBER_TEXT = 50   # a standard number in any accepted spelling
+CATEGORY = r"^0?[1-6]$"
+SUB_ITEM = r"^[0-9]{1,3}$"
+
+# Positions are 64-bit integers in both stores; `after` + 1 must still be one.
+MAX_POSITION = 2**63 - 2
+
 REASON = dict(max_length=500, metadata={"description": "why; kept on the event"})
 
 
@@ -63,13 +100,16 @@ class DraftFields(Strict):
     kind = Text(max_length=50, metadata={"description": "技术标准, 管理标准, 工作标准, 工作指南 …"})
     owner_department = Text(max_length=100, metadata={"description": "归口 department"})
     drafting_units = ma.fields.List(Text(max_length=100), validate=validate.Length(max=20))
-    summary = Text(max_length=4000)
+    summary = Text(max_length=4000, multiline=True)
     reason = Text(**REASON)
 
 
 class DraftCreate(DraftFields):
-    category = ma.fields.String(required=True, metadata={"description": "01 to 06"})
-    sub_item = ma.fields.String(metadata={"description": "3 digits; default the next free one"})
+    category = ma.fields.String(required=True, validate=validate.Length(max=SHORT), metadata={
+        "description": "01 to 06 (5, full-width ０５ also accepted)", "pattern": CATEGORY})
+    sub_item = ma.fields.String(validate=validate.Length(max=SHORT),
+                                metadata={"description": "3 digits; default the next free one",
+                                          "pattern": SUB_ITEM})
     title = Text(max_length=200, required=True)
 
     @ma.validates("category")
@@ -135,6 +175,10 @@ class Review(Strict):
     reason = Text(**REASON)
 
 
+class NoQuery(Strict):
+    """The query of a route that takes none: any parameter is refused (422)."""
+
+
 class AwareDateTime(ma.fields.AwareDateTime):
     default_error_messages = {
         **ma.fields.AwareDateTime.default_error_messages,
@@ -150,11 +194,12 @@ class Clocks(Strict):
 
 
 class CatalogueQuery(Clocks):
-    category = ma.fields.String()
+    category = ma.fields.String(validate=validate.Length(max=SHORT), metadata={"pattern": CATEGORY})
     status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
     level = ma.fields.String(validate=validate.OneOf(LEVELS))
     q = Text(max_length=100, metadata={"description": "text in any title"})
-    after = ma.fields.String(metadata={"description": "cursor: the last code of the previous page"})
+    after = ma.fields.String(validate=validate.Length(max=NUMBER_TEXT),
+                             metadata={"description": "cursor: the last code of the previous page"})
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
     @ma.validates("category")
@@ -268,7 +313,7 @@ class NumberOut(ma.Schema):
 
 
 class EventsQuery(Strict):
-    after = ma.fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION),
                               metadata={"description": "the last position of the previous page"})
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

@@ -211,6 +211,7 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
 
 @blp.route("/standards", methods=["POST"])
 @blp.arguments(s.DraftCreate)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(201, s.StandardOut, headers=CREATED)
 @documented(400, 401, 403, 409, 413, 422)
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
@@ -276,6 +277,7 @@ def command_doc(f):
 
 @blp.route("/standards/<code:code>/draft", methods=["PATCH"])
 @blp.arguments(s.DraftEdit)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def edit_draft(body: dict[str, Any], code: str):
@@ -286,6 +288,7 @@ def edit_draft(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/submit", methods=["POST"])
 @blp.arguments(s.Reason)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def submit(body: dict[str, Any], code: str):
@@ -295,6 +298,7 @@ def submit(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/request-changes", methods=["POST"])
 @blp.arguments(s.ReasonRequired)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def request_changes(body: dict[str, Any], code: str):
@@ -304,6 +308,7 @@ def request_changes(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/approve", methods=["POST"])
 @blp.arguments(s.Approve)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def approve(body: dict[str, Any], code: str):
@@ -313,6 +318,7 @@ def approve(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/publish", methods=["POST"])
 @blp.arguments(s.Publish)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def publish(body: dict[str, Any], code: str):
@@ -323,6 +329,7 @@ def publish(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/revisions", methods=["POST"])
 @blp.arguments(s.Revision)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def open_revision(body: dict[str, Any], code: str):
@@ -332,6 +339,7 @@ def open_revision(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/withdraw", methods=["POST"])
 @blp.arguments(s.Withdraw)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def withdraw(body: dict[str, Any], code: str):
@@ -341,6 +349,7 @@ def withdraw(body: dict[str, Any], code: str):
 
 @blp.route("/standards/<code:code>/reviews", methods=["POST"])
 @blp.arguments(s.Review)
+@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
 @command_doc
 def review(body: dict[str, Any], code: str):

@@ -4,6 +4,7 @@ its events together with the projection rows, in one transaction."""
 from __future__ import annotations
 
 import copy
+import hmac
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -194,4 +195,14 @@ class StandardsApp(Application):
         return token
 
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:
-        return self.reads.user_by_token_hash(hash_token(token))
+        """(name, roles) of the user holding `token`, else None. Only the
+        token's SHA-256 is stored; the row found by it is checked once more
+        with a constant-time comparison. Unknown and revoked tokens look alike."""
+        digest = hash_token(token)
+        found = self.reads.user_by_token_hash(digest)
+        if found is None:
+            return None
+        name, roles, stored = found
+        if not hmac.compare_digest(stored.encode(), digest.encode()):
+            return None
+        return name, roles

@@ -194,9 +194,12 @@ class Reads:
         return counts
 
     # ---------------------------------------------------------------- users
-    def user_by_token_hash(self, token_hash: str) -> tuple[str, list[str]] | None:
-        rows = self._all("SELECT name, roles FROM users WHERE token_hash = ?", (token_hash,))
-        return (rows[0][0], rows[0][1].split(",")) if rows else None
+    def user_by_token_hash(self, token_hash: str) -> tuple[str, list[str], str] | None:
+        """(name, roles, the stored hash): the caller compares the hash again in
+        constant time."""
+        rows = self._all("SELECT name, roles, token_hash FROM users WHERE token_hash = ?",
+                         (token_hash,))
+        return (rows[0][0], rows[0][1].split(","), rows[0][2]) if rows else None
 
     # ---------------------------------------------------------------- log
     def position(self) -> int:
