@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None, *, service: StandardsApp | None
 
     app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
 
+    from api.standards import PageCache
+
+    app.extensions["lifecycle_pages"] = PageCache()
     api = ProblemApi(app)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)

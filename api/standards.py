@@ -3,6 +3,7 @@ application. Every command on an existing standard needs If-Match."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -110,6 +111,13 @@ def as_json(body: Any, status: int = 200, headers: dict[str, str] | None = None)
     return response
 
 
+def respond(result: Any):
+    """A command's (body, status, headers) as JSON; a problem passes through."""
+    if isinstance(result, tuple):
+        return as_json(*result)
+    return result
+
+
 def answer(standard: Standard, status: int = 200, **headers: str):
     """A command's answer: the standard as it now is, with its new ETag, built
     from the aggregate just recorded (the same rows the tables now hold)."""
@@ -165,7 +173,7 @@ def run(code_text: str, method: str, **kwargs: Any):
     def command():
         return answer(getattr(service(), method)(code, expected, actor=actor(), **kwargs))
 
-    return idempotent(command, answer_at_version)
+    return respond(idempotent(command, answer_at_version))
 
 
 def answer_at_version(code_text: str, version: int, status: int = 200):
@@ -199,14 +207,41 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     if filters.get("after") is not None:
         filters["after"] = str(numbering.parse_code(filters["after"]))
     when = When(as_of, known_at)
-    rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), when.day,
-                                           when.known_at)
-    items = [standard_view(r, when.day, with_editions=False) for r in rows]
-    next_url = None
-    if more:
-        args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
-        next_url = url_for("standards.catalogue", **args)
-    return as_json({"items": items, "next": next_url})
+    pages: PageCache = current_app.extensions["lifecycle_pages"]
+    cache_key = (request.full_path, when.day, service().reads.position())
+    cached = pages.get(cache_key)
+    if cached is None:
+        rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), when.day,
+                                               when.known_at)
+        items = [standard_view(r, when.day, with_editions=False) for r in rows]
+        next_url = None
+        if more:
+            args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
+            next_url = url_for("standards.catalogue", **args)
+        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url}))
+    return current_app.response_class(cached, mimetype="application/json")
+
+
+class PageCache:
+    """Catalogue pages of this worker, by query, day and log position: the
+    projections change only when the position moves, and a new position (or
+    a new day) is a new key, so a page is never stale. One per Flask app."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.pages: OrderedDict[tuple, str] = OrderedDict()
+
+    def get(self, key: tuple) -> str | None:
+        page = self.pages.get(key)
+        if page is not None:
+            self.pages.move_to_end(key)
+        return page
+
+    def put(self, key: tuple, page: str) -> str:
+        self.pages[key] = page
+        if len(self.pages) > self.size:
+            self.pages.popitem(last=False)
+        return page
 
 
 @blp.route("/standards", methods=["POST"])
@@ -225,7 +260,7 @@ def draft(body: dict[str, Any]):
         standard = service().draft(category, body, actor=actor(), sub_item=sub_item, reason=reason)
         return answer(standard, 201, Location=url_for("standards.one", code=standard.code))
 
-    return idempotent(command, answer_at_version)
+    return respond(idempotent(command, answer_at_version))
 
 
 @blp.route("/standards/<code:code>", methods=["GET"])

@@ -68,7 +68,15 @@ class Settings:
             raise ConfigError(f"LIFECYCLE_DATABASE_URL={self.database_url!r} names no file")
         return Path(path)
 
+    # Each process keeps recently used aggregates and reads only their newer
+    # events (the library's fast-forward), instead of replaying whole histories.
+    CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
+             "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+
     def eventsourcing_env(self, create_tables: bool) -> dict[str, str]:
+        return {**self.CACHE, **self._store_env(create_tables)}
+
+    def _store_env(self, create_tables: bool) -> dict[str, str]:
         if self.store_kind == "sqlite":
             path = self.sqlite_path
             path.parent.mkdir(parents=True, exist_ok=True)

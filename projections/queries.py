@@ -76,11 +76,13 @@ class Reads:
         when, params = recorded("s", known_at)
         where = [when, "s.valid_from <= ?", "? < s.valid_to"]
         params += [day.isoformat(), day.isoformat()]
-        for column, value in (("s.category", f.category), ("s.status", f.status),
-                              ("s.level", f.level)):
+        for column, value in (("s.status", f.status), ("s.level", f.level)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if f.category is not None:  # a range of codes: the index on code serves it
+            where.append("s.code > ? AND s.code < ?")
+            params += [f"JGSW{f.category}", f"JGSW{f.category}999z"]
         if f.q:
             where.append("s.title LIKE ? ESCAPE '\\'")
             params.append(f"%{_escape_like(f.q)}%")

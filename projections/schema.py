@@ -45,6 +45,8 @@ STATEMENTS = (
         title TEXT NOT NULL,
         PRIMARY KEY (code, valid_from, recorded_from))""",
     "CREATE INDEX IF NOT EXISTS catalogue_states_open ON catalogue_states (recorded_to, code)",
+    "CREATE INDEX IF NOT EXISTS catalogue_states_by_status "
+    "ON catalogue_states (recorded_to, status, code)",
     """CREATE TABLE IF NOT EXISTS edition_states (
         code TEXT NOT NULL,
         year INTEGER NOT NULL,
