@@ -122,7 +122,7 @@ def answer(standard: Standard, status: int = 200, **headers: str):
     """A command's answer: the standard as it now is, with its new ETag, built
     from the aggregate just recorded (the same rows the tables now hold)."""
     day = service().today()
-    rows = rows_of(standard, service().settings.zone, day)
+    rows = rows_of(standard, service().settings.zone, day, service().projector.memo)
     if rows.state is None:  # a clock ahead of the office's calendar: answer as a read would
         rows = load(numbering.parse_code(standard.code), When())
     view = standard_view(rows, day)

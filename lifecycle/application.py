@@ -3,7 +3,6 @@ its events together with the projection rows, in one transaction."""
 
 from __future__ import annotations
 
-import copy
 import hmac
 from collections.abc import Callable
 from datetime import date
@@ -18,6 +17,7 @@ from lifecycle.domain import ReviewOutcome, Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import Role, User, hash_token, new_token, user_id
+from projections.documents import Slices
 from projections.projector import Projector
 from projections.queries import Reads
 from projections.writer import Writer
@@ -52,13 +52,20 @@ class StandardsApp(Application):
         return self.settings.today()
 
     # ------------------------------------------------------------- saving
-    def record(self, aggregate: Standard | User, before: Standard | User | None) -> None:
+    def record(self, aggregate: Standard | User, before: Slices | None = None) -> None:
         """Record the aggregate's new events with the projection changes they
-        make (`before`: the aggregate as loaded, None if new)."""
-        last_at = self.reads.last_recorded(before.code) if isinstance(before, Standard) else None
-        # `before` is always a copy made for this save (or None): no need to copy it again.
-        changes = self.projector.changes_for_save(before, list(aggregate.pending_events), last_at,
-                                                  private=True)
+        make. `before`: its slices as loaded (take them with projector.slices
+        before running the command); None for a new aggregate."""
+        pending = list(aggregate.pending_events)
+        first = pending[0].originator_version
+        last_at = self.reads.last_recorded(aggregate.code) \
+            if isinstance(aggregate, Standard) and first > 1 else None
+
+        def state_before() -> Standard | User | None:
+            return self.repository.get(aggregate.id, version=first - 1) if first > 1 else None
+
+        changes = self.projector.changes_for_save(aggregate, pending, before or {}, last_at,
+                                                  state_before)
         extra = {}
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)
@@ -87,7 +94,7 @@ class StandardsApp(Application):
                 f"{code} is at version {standard.version}, not {expected_version}: read it again",
                 version=standard.version,
             )
-        before = copy.deepcopy(standard)
+        before = self.projector.slices(standard)
         command(standard)
         try:
             self.record(standard, before)
@@ -118,7 +125,7 @@ class StandardsApp(Application):
                 reason: str | None) -> Standard:
         standard = Standard.create(code, fields, actor=actor, reason=reason)
         try:
-            self.record(standard, None)
+            self.record(standard)
         except IntegrityError:
             self._check_replay()
             raise Conflict(f"{code} already exists: a number is drafted once and never reused",
@@ -169,7 +176,7 @@ class StandardsApp(Application):
         token = new_token()
         user = User.add(name, roles, hash_token(token), actor)
         try:
-            self.record(user, None)
+            self.record(user)
         except IntegrityError:
             raise Conflict(f"user {name!r} exists") from None
         return token
@@ -182,16 +189,14 @@ class StandardsApp(Application):
 
     def revoke_user(self, name: str, actor: str = "operator") -> None:
         user = self._get_user(name)
-        before = copy.deepcopy(user)
         user.revoke(actor)
-        self.record(user, before)
+        self.record(user)
 
     def reissue_token(self, name: str, actor: str = "operator") -> str:
         user = self._get_user(name)
-        before = copy.deepcopy(user)
         token = new_token()
         user.issue_token(hash_token(token), actor)
-        self.record(user, before)
+        self.record(user)
         return token
 
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:

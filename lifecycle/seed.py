@@ -96,7 +96,7 @@ def seed(app) -> list[str]:
         if app.reads.exists(code):
             continue
         try:
-            app.record(build(entry), None)
+            app.record(build(entry))
         except IntegrityError:
             continue  # recorded by a concurrent seed a moment ago
         recorded.append(entry.number)

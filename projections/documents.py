@@ -126,12 +126,12 @@ def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
 
 
-def rows_of(std: Standard, zone: tzinfo, day: date):
+def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None):
     """The StandardRows the tables would give for this aggregate now, on `day`
     (None if it did not exist yet): how a replay is compared with the tables."""
     from projections.queries import StandardRows
 
-    slices = standard_slices(std, zone)
+    slices = standard_slices(std, zone, memo)
     version, stage, doc = slices[("standard_log", (std.code,))]
     doc = json.loads(dumps(doc))
     editions = {identity[1]: json.loads(dumps(payload[0])) for (table, identity), payload in slices.items()

@@ -5,7 +5,7 @@ go through `changes`, so they write the same rows."""
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -61,30 +61,41 @@ class Projector:
         self.zone = zone
         self.memo: dict = {}  # see documents.standard_slices
 
-    def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
-        """Apply one event: (new state, new slices, its record time, Change)."""
-        created = state is None
-        state = event.mutate(state)
+    def slices(self, aggregate: Any) -> Slices:
+        """The slices an aggregate has now (take them before a command runs)."""
+        return slices_of(aggregate, self.zone, self.memo) if aggregate is not None else {}
+
+    def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
+                created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
         after = slices_of(state, self.zone, self.memo)
-        change = diff(slices, after, at)
+        change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))
         if created:
             change.originators.append(originator_row(state))
+        return after, at, change
+
+    def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
+        """Apply one event: (new state, new slices, its record time, Change)."""
+        created = state is None
+        state = event.mutate(state)
+        after, at, change = self._change(slices, last_at, event, state, created)
         return state, after, at, change
 
-    def changes_for_save(self, before: Any, pending: list[Any],
-                         last_at: str | None = None, *, private: bool = False) -> list[Change]:
-        """The Changes of a command's pending events, given the aggregate as it
-        was loaded (None for a new one) and the record time of its last event
-        as the projections hold it. `before` is not modified, unless the caller
-        says it is a `private` copy."""
-        state = before if private else copy.deepcopy(before)
-        slices = slices_of(state, self.zone) if state is not None else {}
-        if state is not None and last_at is None:
-            last_at = record_time(state.modified_on)
-        out = []
+    def changes_for_save(self, aggregate: Any, pending: list[Any], before: Slices,
+                         last_at: str | None, state_before: Callable[[], Any]) -> list[Change]:
+        """The Changes of a command's pending events. `before`: the aggregate's
+        slices before the command; `last_at`: the record time of its last event
+        as the projections hold it. One event (most commands) needs nothing
+        more; for several, `state_before()` gives the aggregate as it was, and
+        the events are replayed on it to find each intermediate state."""
+        if len(pending) == 1:
+            event = pending[0]
+            _, _, change = self._change(before, last_at, event, aggregate,
+                                        created=event.originator_version == 1)
+            return [change]
+        state, slices, out = state_before(), before, []
         for event in pending:
             state, slices, last_at, change = self.step(state, slices, last_at, event)
             out.append(change)
