@@ -10,7 +10,7 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from api import schemas as s
-from api.auth import authorize, require_login
+from api.auth import check_access
 from api.problems import document
 from api.standards import current, path_code
 from lifecycle.domain import standard_id
@@ -21,13 +21,7 @@ blp = Blueprint("audit", __name__, description="The audit log")
 
 @blp.before_request
 def guard():
-    if request.method == "OPTIONS":
-        return None  # Flask answers it (Allow); flask-httpauth lets it through unauthenticated
-    refused = require_login()
-    if refused is not None:
-        return refused
-    authorize("read_audit")
-    return None
+    return check_access("read_audit")
 
 
 def _entries(notifications: list[Any]) -> list[dict[str, Any]]:

@@ -37,6 +37,22 @@ def require_login() -> Any:
     return auth.login_required(lambda: None)()
 
 
+def check_access(command: str | None) -> Any:
+    """A blueprint's before_request: a valid token, then (for `command`) a
+    role that may run it, before the body is even read. OPTIONS passes: Flask
+    answers it (Allow), and flask-httpauth would let it through unauthenticated."""
+    from flask import request
+
+    if request.method == "OPTIONS":
+        return None
+    refused = require_login()
+    if refused is not None:
+        return refused
+    if command is not None:
+        authorize(command)
+    return None
+
+
 def user() -> dict[str, Any]:
     return auth.current_user()
 

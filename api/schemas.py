@@ -104,27 +104,25 @@ class DraftFields(Strict):
     reason = Text(**REASON)
 
 
+def by_numbering_rule(parse):
+    """A validator from one of lifecycle.numbering's parsers: its message says what is wrong."""
+    def check(value):
+        try:
+            parse(value)
+        except numbering.NumberError as e:
+            raise ma.ValidationError(e.message) from None
+    return check
+
+
 class DraftCreate(DraftFields):
-    category = ma.fields.String(required=True, validate=validate.Length(max=SHORT), metadata={
+    category = ma.fields.String(required=True, validate=[
+        validate.Length(max=SHORT), by_numbering_rule(numbering.parse_category)], metadata={
         "description": "01 to 06 (5, full-width ０５ also accepted)", "pattern": CATEGORY})
-    sub_item = ma.fields.String(validate=validate.Length(max=SHORT),
+    sub_item = ma.fields.String(validate=[validate.Length(max=SHORT),
+                                          by_numbering_rule(numbering.parse_sub_item)],
                                 metadata={"description": "3 digits; default the next free one",
                                           "pattern": SUB_ITEM})
     title = Text(max_length=200, required=True)
-
-    @ma.validates("category")
-    def _category(self, value, **_):
-        try:
-            numbering.parse_category(value)
-        except numbering.NumberError as e:
-            raise ma.ValidationError(e.message) from None
-
-    @ma.validates("sub_item")
-    def _sub_item(self, value, **_):
-        try:
-            numbering.parse_sub_item(value)
-        except numbering.NumberError as e:
-            raise ma.ValidationError(e.message) from None
 
 
 class DraftEdit(DraftFields):
@@ -194,27 +192,16 @@ class Clocks(Strict):
 
 
 class CatalogueQuery(Clocks):
-    category = ma.fields.String(validate=validate.Length(max=SHORT), metadata={"pattern": CATEGORY})
+    category = ma.fields.String(validate=[validate.Length(max=SHORT),
+                                          by_numbering_rule(numbering.parse_category)],
+                                metadata={"pattern": CATEGORY})
     status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
     level = ma.fields.String(validate=validate.OneOf(LEVELS))
     q = Text(max_length=100, metadata={"description": "text in any title"})
-    after = ma.fields.String(validate=validate.Length(max=NUMBER_TEXT),
+    after = ma.fields.String(validate=[validate.Length(max=NUMBER_TEXT),
+                                       by_numbering_rule(numbering.parse_code)],
                              metadata={"description": "cursor: the last code of the previous page"})
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-    @ma.validates("category")
-    def _category(self, value, **_):
-        try:
-            numbering.parse_category(value)
-        except numbering.NumberError as e:
-            raise ma.ValidationError(e.message) from None
-
-    @ma.validates("after")
-    def _after(self, value, **_):
-        try:
-            numbering.parse_code(value)
-        except numbering.NumberError as e:
-            raise ma.ValidationError(e.message) from None
 
 
 # ------------------------------------------------------------------ output

@@ -12,7 +12,7 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from api import schemas as s
-from api.auth import actor, authorize, require_login
+from api.auth import actor, check_access
 from api.idempotent import idempotent
 from api.problems import document, problem
 from lifecycle import numbering
@@ -37,15 +37,7 @@ COMMAND_OF = {
 
 @blp.before_request
 def guard():
-    """Authenticate, then check the role before the body is even read."""
-    if request.method == "OPTIONS":
-        return None  # Flask answers it (Allow); flask-httpauth lets it through unauthenticated
-    refused = require_login()
-    if refused is not None:
-        return refused
-    if request.endpoint in COMMAND_OF:
-        authorize(COMMAND_OF[request.endpoint])
-    return None
+    return check_access(COMMAND_OF.get(request.endpoint))
 
 def documented(*codes: int):
     """The problems a route can answer with (every route may also meet a
