@@ -298,87 +298,69 @@ def edition(code: str, year: str, as_of: date | None = None, known_at: datetime 
 
 # ------------------------------------------------------------------ commands
 COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 428)
+def command_route(path: str, body: Any, method: str = "POST"):
+    """A command on one standard: its body schema, no query, the standard as
+    answer with its ETag, and every error it can give, documented."""
+    def wrap(f):
+        for decorate in (command_doc,
+                         blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED}),
+                         blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE),
+                         blp.arguments(body),
+                         blp.route(path, methods=[method])):
+            f = decorate(f)
+        return f
+    return wrap
+
+
 def command_doc(f):
     return blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY])(documented(*COMMAND_ERRORS)(f))
 
 
-@blp.route("/standards/<code:code>/draft", methods=["PATCH"])
-@blp.arguments(s.DraftEdit)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/draft", s.DraftEdit, "PATCH")
 def edit_draft(body: dict[str, Any], code: str):
     """Edit the open draft."""
     reason = body.pop("reason", None)
     return run(code, "edit_draft", changes=body, reason=reason)
 
 
-@blp.route("/standards/<code:code>/submit", methods=["POST"])
-@blp.arguments(s.Reason)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/submit", s.Reason)
 def submit(body: dict[str, Any], code: str):
     """Submit the open draft for review (送审)."""
     return run(code, "submit", reason=body.get("reason"))
 
 
-@blp.route("/standards/<code:code>/request-changes", methods=["POST"])
-@blp.arguments(s.ReasonRequired)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/request-changes", s.ReasonRequired)
 def request_changes(body: dict[str, Any], code: str):
     """Send the draft back to the drafter with a comment (退回修改)."""
     return run(code, "request_changes", reason=body["reason"])
 
 
-@blp.route("/standards/<code:code>/approve", methods=["POST"])
-@blp.arguments(s.Approve)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/approve", s.Approve)
 def approve(body: dict[str, Any], code: str):
     """Approve (批准): the approval date's year becomes the year code."""
     return run(code, "approve", approved_on=body.get("approved_on"), reason=body.get("reason"))
 
 
-@blp.route("/standards/<code:code>/publish", methods=["POST"])
-@blp.arguments(s.Publish)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/publish", s.Publish)
 def publish(body: dict[str, Any], code: str):
     """Issue (发布) the approved edition: issue date, effective date, trial or formal."""
     return run(code, "publish", issued_on=body["issued_on"], effective_on=body["effective_on"],
                trial=body["trial"], reason=body.get("reason"))
 
 
-@blp.route("/standards/<code:code>/revisions", methods=["POST"])
-@blp.arguments(s.Revision)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/revisions", s.Revision)
 def open_revision(body: dict[str, Any], code: str):
     """Open a revision draft (修订); the edition in force stays in force."""
     return run(code, "open_revision", reason=body["reason"], title=body.get("title"))
 
 
-@blp.route("/standards/<code:code>/withdraw", methods=["POST"])
-@blp.arguments(s.Withdraw)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/withdraw", s.Withdraw)
 def withdraw(body: dict[str, Any], code: str):
     """Withdraw (废止) the standard from a date, with a reason."""
     return run(code, "withdraw", withdrawn_on=body["withdrawn_on"], reason=body["reason"])
 
 
-@blp.route("/standards/<code:code>/reviews", methods=["POST"])
-@blp.arguments(s.Review)
-@blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED})
-@command_doc
+@command_route("/standards/<code:code>/reviews", s.Review)
 def review(body: dict[str, Any], code: str):
     """Record a periodic review (复审): confirm, revise or withdraw."""
     return run(code, "review", reviewed_on=body["reviewed_on"], outcome=body["outcome"],
