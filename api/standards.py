@@ -210,7 +210,7 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
         if more:
             args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
             next_url = url_for("standards.catalogue", **args)
-        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url}))
+        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url}, separators=(",", ":")))
     return current_app.response_class(cached, mimetype="application/json")
 
 
