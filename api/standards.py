@@ -288,12 +288,26 @@ def edition(code: str, year: str, as_of: date | None = None, known_at: datetime 
     """One edition, whole."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
+    wanted = edition_year(rows.code, year)
     existing = editions_on(rows, when.day)
     for raw in existing:
-        if str(raw["year"]) == year.strip():
+        if raw["year"] == wanted:
             return edition_view(rows.code, raw, when.day, {r["year"] for r in existing})
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
                    editions=[f"{rows.code}—{raw['year']}" for raw in existing])
+
+
+def edition_year(code: str, segment: str) -> int | None:
+    """The year segment of an edition path: `2018`, or the whole edition number
+    in any spelling the numbering rules accept (`JGSW05001-2018`)."""
+    text = segment.strip()
+    if text.isdigit() and len(text) == 4:
+        return int(text)
+    try:
+        number = numbering.parse_edition(text)
+    except numbering.NumberError:
+        return None
+    return number.year if str(number.code) == code else None
 
 
 # ------------------------------------------------------------------ commands

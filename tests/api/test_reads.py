@@ -340,3 +340,12 @@ def test_cjk_compatibility_ideograph_round_trips(api):
     resp = api.create(title=title)
     assert resp.status_code == 201
     assert resp.get_json()["title"] == title
+
+
+def test_an_edition_path_takes_the_year_or_the_whole_edition_number(api, seeded):
+    for segment in ("2018", "JGSW05001-2018", "jgsw05001—2018", "ＪＧＳＷ０５００１－２０１８"):
+        resp = api.get(f"/standards/JGSW05001/editions/{segment}")
+        assert resp.status_code == 200, (segment, resp.get_data(as_text=True))
+        assert resp.get_json()["number"] == "JGSW05001—2018"
+    for segment in ("2019", "JGSW05002-2018", "18", "abc"):
+        assert_problem(api.get(f"/standards/JGSW05001/editions/{segment}"), 404)
