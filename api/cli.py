@@ -37,6 +37,17 @@ def seed() -> None:
         click.echo("the 2018 catalogue is already recorded; nothing changed", err=True)
 
 
+def progress(desc: str, total: int):
+    """A progress bar on stderr, counting events (stdout stays for results)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="event", desc=desc, file=sys.stderr)
+
+
+def log_length(app) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
 @main.group()
 def user() -> None:
     """Manage users and their tokens."""
@@ -73,13 +84,10 @@ def user_revoke(name: str) -> None:
 @main.command()
 def rebuild() -> None:
     """Rebuild every projection from the event log."""
-    from tqdm import tqdm
-
     from projections.rebuild import rebuild as run_rebuild
 
     app = _app()
-    total = app.recorder.max_notification_id() or 0
-    with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
+    with progress("rebuild", log_length(app)) as bar:
         position = run_rebuild(app, progress=bar.update)
     click.echo(f"projections rebuilt up to log position {position}", err=True)
 
@@ -87,13 +95,10 @@ def rebuild() -> None:
 @main.command()
 def verify() -> None:
     """Re-read the whole log and check its chain; print the head hash."""
-    from tqdm import tqdm
-
     from projections.verify import verify_log
 
     app = _app()
-    total = app.recorder.max_notification_id() or 0
-    with tqdm(total=total, unit="event", desc="verify", file=sys.stderr) as bar:
+    with progress("verify", log_length(app)) as bar:
         head, last, broken = verify_log(app, progress=bar.update)
     if broken is not None:
         click.echo(f"the chain breaks at position {broken.position}: {broken.problem}", err=True)
@@ -106,14 +111,11 @@ def verify() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 def export_log(file: str) -> None:
     """Write the whole event log as JSON lines, with positions and the chain head."""
-    from tqdm import tqdm
-
     from projections.transfer import export
 
     app = _app()
-    total = app.recorder.max_notification_id() or 0
     with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out, \
-            tqdm(total=total, unit="event", desc="export", file=sys.stderr) as bar:
+            progress("export", log_length(app)) as bar:
         last, head = export(app, out, progress=bar.update)
     click.echo(f"exported the log up to position {last}, chain head {head}", err=True)
 
@@ -122,8 +124,6 @@ def export_log(file: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_log(file: str) -> None:
     """Load an exported log into an empty store (either kind), then rebuild."""
-    from tqdm import tqdm
-
     from projections.transfer import TransferError, import_log as run_import, read_header
 
     app = _app()
@@ -133,7 +133,7 @@ def import_log(file: str) -> None:
         except TransferError as e:
             raise click.ClickException(str(e)) from None
     try:
-        with tqdm(total=total, unit="event", desc="import", file=sys.stderr) as bar:
+        with progress("import", total) as bar:
             last, head = run_import(app, lambda: open(file, encoding="utf-8"), progress=bar.update)
     except TransferError as e:
         raise click.ClickException(str(e)) from None

@@ -52,9 +52,6 @@ class Doc(dict):
 
     __slots__ = ()
 
-    def __str__(self) -> str:  # pragma: no cover - for debugging
-        return dumps(self)
-
 
 def to_column(value: Any) -> Any:
     return dumps(value) if isinstance(value, Doc) else value

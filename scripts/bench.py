@@ -359,20 +359,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def lifecycle_command() -> str:
-    beside = Path(sys.executable).parent / "lifecycle"
-    found = str(beside) if beside.exists() else shutil.which("lifecycle")
+def installed(name: str) -> str:
+    """A console script of this environment (beside this Python), or on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
-        raise BenchError("the lifecycle command is not installed (pip install -e .)")
+        raise BenchError(f"the {name} command is not installed (pip install -e .)")
     return found
+
+
+def lifecycle_command() -> str:
+    return installed("lifecycle")
 
 
 def gunicorn_command() -> str:
-    beside = Path(sys.executable).parent / "gunicorn"
-    found = str(beside) if beside.exists() else shutil.which("gunicorn")
-    if not found:
-        raise BenchError("gunicorn is not installed")
-    return found
+    return installed("gunicorn")
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, bytes]:
