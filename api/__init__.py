@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from api import problems
+from api.bootstrap import bootstrap
 from api.problems import ProblemSchema
-from lifecycle.application import StandardsApp
 from lifecycle.config import Settings
+from projections.register import Register
 
 PREFIX = "/api/v1"
 
@@ -47,11 +49,11 @@ class ProblemApi(Api):
     # can answer with (problems.document), in application/problem+json.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def handle_http_exception(self, error):
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return problems.http_problem(error)
 
 
-def create_app(settings: Settings | None = None, *, service: StandardsApp | None = None,
+def create_app(settings: Settings | None = None, *, service: Register | None = None,
                create_tables: bool = True, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -69,12 +71,12 @@ def create_app(settings: Settings | None = None, *, service: StandardsApp | None
         },
     )
     app.config.update(config or {})
-    app.json.ensure_ascii = False  # Chinese as sent, no \u escapes
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese as sent, no \u escapes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["code"] = StandardCodeConverter
     app.url_map.converters["text"] = NumberTextConverter
 
-    app.extensions["lifecycle"] = service or StandardsApp(settings, create_tables=create_tables)
+    app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
 
     from api.standards import PageCache
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import Response, g, request
 from flask_httpauth import HTTPTokenAuth
 
+from api.bootstrap import service
 from api.problems import problem
-from lifecycle.users import PERMISSIONS, Role
+from lifecycle.errors import Forbidden
+from lifecycle.users import PERMISSIONS, Role, may
 
 auth = HTTPTokenAuth(scheme="Bearer")
 
@@ -17,7 +19,7 @@ auth = HTTPTokenAuth(scheme="Bearer")
 def verify_token(token: str) -> dict[str, Any] | None:
     if not token:
         return None
-    found = current_app.extensions["lifecycle"].authenticate(token)
+    found = service().authenticate(token)
     if found is None:
         return None
     name, roles = found
@@ -25,7 +27,7 @@ def verify_token(token: str) -> dict[str, Any] | None:
 
 
 @auth.error_handler
-def unauthorized(status: int):
+def unauthorized(status: int) -> Response:
     if status == 403:
         return problem(403, "your roles do not allow this", kind="forbidden")
     return problem(401, "a valid bearer token is required: Authorization: Bearer <token>",
@@ -41,8 +43,6 @@ def check_access(command: str | None) -> Any:
     """A blueprint's before_request: a valid token, then (for `command`) a
     role that may run it, before the body is even read. OPTIONS passes: Flask
     answers it (Allow), and flask-httpauth would let it through unauthenticated."""
-    from flask import request
-
     if request.method == "OPTIONS":
         return None
     refused = require_login()
@@ -63,10 +63,8 @@ def actor() -> str:
 
 def authorize(command: str) -> None:
     """403 unless the user holds a role that may run `command`."""
-    allowed = PERMISSIONS[command]
-    if not allowed & user()["roles"]:
-        from lifecycle.errors import Forbidden
-
+    if not may(user()["roles"], command):
+        allowed = PERMISSIONS[command]
         raise Forbidden(
             f"{actor()} may not {command.replace('_', ' ')}: it needs the role "
             f"{' or '.join(sorted(r.value for r in allowed))}",

@@ -24,10 +24,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no Authorization head
 proc_name = "lifecycle"
 
 
-def on_starting(server):
+def on_starting(server: object) -> None:
     """In the master, before any worker starts: create the store's tables once,
     so workers never race to create them (they start with CREATE_TABLE=n)."""
-    from lifecycle.application import StandardsApp
-    from lifecycle.config import Settings
+    from api.bootstrap import bootstrap
 
-    StandardsApp(Settings.from_env(), create_tables=True).close()
+    bootstrap(create_tables=True).close()

@@ -10,12 +10,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, request
 
 from api.auth import actor
+from api.bootstrap import service
 from api.problems import problem
 from lifecycle import idempotency
 from lifecycle.idempotency import AlreadyRecorded, IdempotencyKey
+from lifecycle.ports import StoredAnswer
+
+# A command's answer before it is serialised: (body, status, headers).
+Answer = tuple[Any, int, dict[str, str]]
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
@@ -33,22 +38,24 @@ def _bad_key(text: str) -> bool:
     return not (0 < len(text) <= MAX_KEY and text.isascii() and text.isprintable())
 
 
-def _replay(stored: dict[str, Any]):
+def _replay(stored: StoredAnswer) -> Answer:
     headers = {"Idempotency-Replayed": "true"}
-    if stored["etag"]:
-        headers["ETag"] = stored["etag"]
-    if stored["location"]:
-        headers["Location"] = stored["location"]
-    return json.loads(stored["body"]), stored["status"], headers
+    if stored.etag:
+        headers["ETag"] = stored.etag
+    if stored.location:
+        headers["Location"] = stored.location
+    assert stored.status is not None  # stored with the body
+    return json.loads(stored.body or "null"), stored.status, headers
 
 
-def _mismatch():
+def _mismatch() -> Response:
     return problem(422, f"this {HEADER} was used for a different request; use a new key "
                    "for a new command", kind="idempotency-key-reused",
                    errors={HEADER: ["already used with another method, path or body"]})
 
 
-def idempotent(command: Callable[[], Any], answer_at: Callable[[str, int], Any]):
+def idempotent(command: Callable[[], Answer],
+               answer_at: Callable[[str, int], Answer]) -> Answer | Response:
     """Run `command` (returning (body, status, headers)) at most once per key.
     `answer_at(code, version)` rebuilds an answer if the first one was never
     stored (the process died between recording and answering)."""
@@ -58,7 +65,7 @@ def idempotent(command: Callable[[], Any], answer_at: Callable[[str, int], Any])
     if _bad_key(header.strip()):
         return problem(400, f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters",
                        kind="bad-idempotency-key")
-    app = current_app.extensions["lifecycle"]
+    app = service()
     key = IdempotencyKey(f"{actor()}:{header.strip()}", _request_hash())
     stored = app.reads.idempotency(key.key)
     if stored is None:
@@ -70,22 +77,23 @@ def idempotent(command: Callable[[], Any], answer_at: Callable[[str, int], Any])
         else:
             body, status, headers = result
             if 200 <= status < 300:
-                app.remember_answer(key.key, status, headers.get("ETag"), headers.get("Location"),
-                                    json.dumps(body, ensure_ascii=False))
+                app.reads.remember_answer(key.key, status, headers.get("ETag"),
+                                          headers.get("Location"), json.dumps(body, ensure_ascii=False))
             return result
-    if stored["request_hash"] != key.request_hash:
+    if stored.request_hash != key.request_hash:
         return _mismatch()
-    if stored["body"] is None:
-        body, status, headers = answer_at(stored["code"], stored["version"])
+    if stored.body is None:
+        body, status, headers = answer_at(stored.code, stored.version)
         return body, status, {**headers, "Idempotency-Replayed": "true"}
     return _replay(stored)
 
 
-def _wait_for(app: Any, key: str) -> dict[str, Any]:
+def _wait_for(app: Any, key: str) -> StoredAnswer:
     """A copy of this request was recorded a moment ago: wait for its answer."""
     deadline = time.monotonic() + WAIT_FOR_FIRST
     while True:
         stored = app.reads.idempotency(key)
-        if stored["body"] is not None or time.monotonic() > deadline:
+        assert stored is not None  # claimed with the events a moment ago
+        if stored.body is not None or time.monotonic() > deadline:
             return stored
         time.sleep(0.02)

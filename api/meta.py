@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
-from flask import current_app
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import check_access
+from api.bootstrap import service
 from api.problems import document
 from lifecycle import numbering
 
@@ -15,32 +18,25 @@ blp = Blueprint("meta", __name__, description="Numbering, categories and health"
 
 
 @blp.before_request
-def guard():
-    from flask import request
-
+def guard() -> Response | None:
     if request.endpoint == "meta.health":
         return None  # liveness needs no token
     return check_access(None)
-
-
-def service():
-    return current_app.extensions["lifecycle"]
 
 
 @blp.route("/categories", methods=["GET"])
 @blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.CategoryPage)
 @document(blp, 401, 422, 503)
-def categories():
+def categories() -> dict[str, Any]:
     """The six categories (JGSW01001 §4.2) with counts and the next free sub-item."""
     app = service()
     counts = app.reads.category_counts(app.today())
     items = []
     for code, cat in numbering.CATEGORIES.items():
         entry = counts.get(code, {"standards": 0})
-        last = app.reads.max_sub_item(code)
         try:
-            nxt = numbering.next_sub_item([last] if last else [])
+            nxt = numbering.next_sub_item(app.reads.used_sub_items(code))
         except numbering.NumberError:
             nxt = None  # 999 taken: the category is full
         items.append({
@@ -57,7 +53,7 @@ def categories():
 @blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.NumberOut)
 @document(blp, 401, 422, 503)
-def parse_number(text: str):
+def parse_number(text: str) -> dict[str, Any]:
     """Parse any reasonable spelling of a standard or edition number."""
     parsed = numbering.parse(text)
     code = parsed if isinstance(parsed, numbering.StandardCode) else parsed.code
@@ -77,10 +73,10 @@ def parse_number(text: str):
 @blp.response(200, s.HealthOut)
 @document(blp, 503)
 @blp.doc(security=[])
-def health():
+def health() -> dict[str, Any]:
     """Liveness and the store in use; no auth."""
     app = service()
-    position = app.recorder.max_notification_id() or 0
+    position = app.log_position()
     return {
         "status": "ok",
         "store": app.settings.store_kind,

@@ -4,7 +4,8 @@ domain's refusals and HTTP errors to status codes and bodies."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from eventsourcing.persistence import OperationalError, PersistenceError
@@ -18,6 +19,8 @@ from lifecycle.numbering import NumberError
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+
+F = TypeVar("F", bound=Callable[..., Any])  # a route function
 
 STATUS_OF = {
     errors.InvalidTransition: 409,
@@ -71,9 +74,9 @@ HEADER_DOCS = {
 }
 
 
-def document(blp: Any, *codes: int):
+def document(blp: Any, *codes: int) -> Callable[[F], F]:
     """Decorator: document each status in `codes` as a problem response."""
-    def wrap(f):
+    def wrap(f: F) -> F:
         for code in codes:
             f = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM,
                                  description=ERROR_DESCRIPTIONS[code],
@@ -129,18 +132,17 @@ def http_problem(error: HTTPException) -> Response:
                        f"{request.max_content_length} bytes", kind="too-large")
     if code == 405:
         return problem(405, f"{request.method} is not allowed on {request.path}",
-                       headers={"Allow": ", ".join(error.valid_methods or [])})
+                       headers={"Allow": ", ".join(getattr(error, "valid_methods", None) or [])})
     return problem(code, data.get("message") or error.description or error.name,
                    headers=data.get("headers"))
 
 
 def domain_problem(error: errors.DomainError) -> Response:
     status = STATUS_OF.get(type(error), 409)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {k: v for k, v in error.details.items() if k != "field"}
     if isinstance(error, errors.InvalidInput):
         extra["errors"] = {error.field: [error.message]}
-    return problem(status, error.message, kind=error.kind, **extra, **{
-        k: v for k, v in error.details.items() if k != "field"})
+    return problem(status, error.message, kind=error.kind, **extra)
 
 
 def number_problem(error: NumberError) -> Response:
@@ -166,7 +168,7 @@ STORE_FAULTS = (
 
 def store_fault(error: BaseException) -> tuple[str, str]:
     """(reason, words) for a store failure; looks at the driver's exception too."""
-    texts = []
+    texts: list[str] = []
     seen: BaseException | None = error
     while seen is not None and len(texts) < 5:
         texts.append(f"{type(seen).__name__} {seen}".lower())

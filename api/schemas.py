@@ -4,14 +4,16 @@ document is generated from them."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from lifecycle import numbering
-from lifecycle.domain import LEVELS, ReviewOutcome
+from lifecycle.domain import LEVELS
 from lifecycle.status import EDITION_STATUSES, STANDARD_STATUSES
-from lifecycle.users import Role
+from lifecycle.vocabulary import ReviewOutcome
 
 
 def _is_cjk_compatibility(ch: str) -> bool:
@@ -23,7 +25,8 @@ def normalise(text: str) -> str:
     their unified twins: Chinese must come back exactly as it was sent."""
     if not any(_is_cjk_compatibility(ch) for ch in text):
         return unicodedata.normalize("NFC", text)
-    parts, run = [], []
+    parts: list[str] = []
+    run: list[str] = []
     for ch in text:
         if _is_cjk_compatibility(ch):
             parts.append(unicodedata.normalize("NFC", "".join(run)) + ch)
@@ -46,7 +49,7 @@ class Text(ma.fields.String):
     and tabs too; a `multiline` one (summary) keeps them, with \\r\\n and \\r
     turned into \\n."""
 
-    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs):
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
         self.multiline = multiline
         metadata = {"pattern": MULTI_LINE if multiline else ONE_LINE, **kwargs.pop("metadata", {})}
         super().__init__(validate=validate.Length(min=1, max=max_length), metadata=metadata,
@@ -58,7 +61,7 @@ class Text(ma.fields.String):
             return kind == "Cc" and ch not in "\n\t"
         return kind in ("Cc", "Zl", "Zp")
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if any(unicodedata.category(ch) == "Cs" for ch in text):
             raise ma.ValidationError("must be valid Unicode (a lone surrogate is not)")
@@ -91,7 +94,7 @@ SUB_ITEM = r"^[0-9]{1,3}$"
 # Positions are 64-bit integers in both stores; `after` + 1 must still be one.
 MAX_POSITION = 2**63 - 2
 
-REASON = dict(max_length=500, metadata={"description": "why; kept on the event"})
+REASON: dict[str, Any] = {"max_length": 500, "metadata": {"description": "why; kept on the event"}}
 
 
 class DraftFields(Strict):
@@ -104,9 +107,9 @@ class DraftFields(Strict):
     reason = Text(**REASON)
 
 
-def by_numbering_rule(parse):
+def by_numbering_rule(parse: Callable[[str], object]) -> Callable[[str], None]:
     """A validator from one of lifecycle.numbering's parsers: its message says what is wrong."""
-    def check(value):
+    def check(value: str) -> None:
         try:
             parse(value)
         except numbering.NumberError as e:
@@ -127,9 +130,15 @@ class DraftCreate(DraftFields):
 
 class DraftEdit(DraftFields):
     @ma.validates_schema
-    def _something(self, data, **_):
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not set(data) - {"reason"}:
             raise ma.ValidationError("give at least one field to change", "_schema")
+
+    @ma.post_load
+    def _as_changes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """The fields of the EditDraft command: what changes, and why."""
+        reason = data.pop("reason", None)
+        return {"changes": data, "reason": reason}
 
 
 class Reason(Strict):
@@ -151,11 +160,6 @@ class Publish(Strict):
     trial = ma.fields.Boolean(load_default=False, metadata={"description": "true for 试行"})
     reason = Text(**REASON)
 
-    @ma.validates_schema
-    def _order(self, data, **_):
-        if "issued_on" in data and "effective_on" in data and data["effective_on"] < data["issued_on"]:
-            raise ma.ValidationError("must not be before issued_on", "effective_on")
-
 
 class Revision(Strict):
     reason = Text(required=True, **REASON)
@@ -169,7 +173,7 @@ class Withdraw(Strict):
 
 class Review(Strict):
     reviewed_on = ma.fields.Date(required=True)
-    outcome = ma.fields.String(required=True, validate=validate.OneOf([o.value for o in ReviewOutcome]))
+    outcome = ma.fields.Enum(ReviewOutcome, by_value=True, required=True)
     reason = Text(**REASON)
 
 
@@ -178,7 +182,7 @@ class NoQuery(Strict):
 
 
 class AwareDateTime(ma.fields.AwareDateTime):
-    default_error_messages = {
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
         **ma.fields.AwareDateTime.default_error_messages,
         "invalid_awareness": "must be an RFC 3339 time with its offset, e.g. 2024-01-01T00:00:00Z",
     }
@@ -336,5 +340,3 @@ class HealthOut(ma.Schema):
     position = ma.fields.Integer()
     projections = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 
-
-ROLES = [r.value for r in Role]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 CONFIG = Path(__file__).with_name("gunicorn.conf.py")
@@ -27,7 +28,7 @@ class Server(BaseApplication):
             if value is not None:
                 self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> Flask:
         # Runs in each worker after the fork.
         from api.wsgi import app
 

@@ -4,42 +4,39 @@ application. Every command on an existing standard needs If-Match."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import actor, check_access
-from api.idempotent import idempotent
-from api.problems import document, problem
-from lifecycle import numbering
-from lifecycle.application import StandardsApp
-from lifecycle.errors import NotFound
+from api.bootstrap import service
+from api.idempotent import Answer, idempotent
+from api.problems import F, document, problem
+from lifecycle import commands, numbering
 from lifecycle.domain import Standard
-from projections.documents import record_time, rows_of
+from lifecycle.errors import NotFound
+from projections.documents import StandardRows, record_time, rows_of
 from projections.queries import CatalogueFilter
 from projections.views import edition_view, editions_on, standard_view
 
 blp = Blueprint("standards", __name__, description="Standards and their editions")
 
-# endpoint -> the command whose roles it needs (lifecycle.users.PERMISSIONS)
-COMMAND_OF = {
-    "standards.draft": "draft", "standards.edit_draft": "edit_draft",
-    "standards.submit": "submit", "standards.request_changes": "request_changes",
-    "standards.approve": "approve", "standards.publish": "publish",
-    "standards.open_revision": "open_revision", "standards.withdraw": "withdraw",
-    "standards.review": "review",
-}
+# endpoint -> the command it sends: filled by command_route, read by the guard
+# (the roles are the command's, from the registry) and by the routes test.
+COMMAND_ROUTES: dict[str, type[commands.Command]] = {}
 
 
 @blp.before_request
-def guard():
-    return check_access(COMMAND_OF.get(request.endpoint))
+def guard() -> Response | None:
+    command = COMMAND_ROUTES.get(request.endpoint or "")
+    return check_access(command.spec.name if command is not None else None)
 
-def documented(*codes: int):
+def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a
     store that cannot answer: 503)."""
     return document(blp, *codes, 503)
@@ -69,10 +66,6 @@ class PreconditionRequired(Exception):
     pass
 
 
-def service() -> StandardsApp:
-    return current_app.extensions["lifecycle"]
-
-
 def path_code(text: str) -> numbering.StandardCode:
     try:
         return numbering.parse_code(text)
@@ -93,28 +86,28 @@ def if_match() -> int | None:
     return int(tag)
 
 
-def as_json(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+def as_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A read's body, serialised directly: the views already have the documented
     shape (the schemas document it; dumping 50 rows through marshmallow again
     would cost more than the query)."""
-    response = current_app.json.response(body)
+    response = cast(Response, current_app.json.response(body))
     response.status_code = status
     response.headers.update(headers or {})
     return response
 
 
-def respond(result: Any):
+def respond(result: Answer | Response) -> Response:
     """A command's (body, status, headers) as JSON; a problem passes through."""
     if isinstance(result, tuple):
         return as_json(*result)
     return result
 
 
-def answer(standard: Standard, status: int = 200, **headers: str):
+def answer(standard: Standard, status: int = 200, **headers: str) -> Answer:
     """A command's answer: the standard as it now is, with its new ETag, built
     from the aggregate just recorded (the same rows the tables now hold)."""
     day = service().today()
-    rows = rows_of(standard, service().settings.zone, day, service().projector.memo)
+    rows = rows_of(standard, service().settings.zone, day, service().projection.memo)
     if rows.state is None:  # a clock ahead of the office's calendar: answer as a read would
         rows = load(numbering.parse_code(standard.code), When())
     view = standard_view(rows, day)
@@ -135,7 +128,7 @@ class When:
         return f"on {self.day}{said}"
 
 
-def load(code: numbering.StandardCode, when: When):
+def load(code: numbering.StandardCode, when: When) -> StandardRows:
     rows = service().reads.standard(str(code), when.day, when.known_at)
     if rows is None:
         if when.known_at:
@@ -152,8 +145,8 @@ def current(code: numbering.StandardCode) -> None:
         raise NotFound(f"no standard {code}", code=str(code))
 
 
-def run(code_text: str, method: str, **kwargs: Any):
-    """Check If-Match, run the command once (Idempotency-Key), answer with the new state."""
+def run(code_text: str, command: type[commands.StandardCommand], **fields: Any) -> Response:
+    """Check If-Match, send the command once (Idempotency-Key), answer with the new state."""
     code = path_code(code_text)
     try:
         expected = if_match()
@@ -162,19 +155,21 @@ def run(code_text: str, method: str, **kwargs: Any):
         return problem(428, "this command needs If-Match with the ETag you last read "
                        "(GET the standard first)", kind="precondition-required")
 
-    def command():
-        return answer(getattr(service(), method)(code, expected, actor=actor(), **kwargs))
+    def send() -> Answer:
+        return answer(service().handle(command(code=code, expected_version=expected, actor=actor(),
+                                               **fields)))
 
-    return respond(idempotent(command, answer_at_version))
+    return respond(idempotent(send, answer_at_version))
 
 
-def answer_at_version(code_text: str, version: int, status: int = 200):
+def answer_at_version(code_text: str, version: int, status: int = 200) -> Answer:
     """The answer a command gave, rebuilt from the register as it stood right
     after that version was recorded."""
     code = numbering.parse_code(code_text)
     known_at = service().reads.recorded_at_version(str(code), version)
     day = service().today()
     rows = service().reads.standard(str(code), day, known_at)
+    assert rows is not None  # that version was recorded
     view = standard_view(rows, day)
     headers = {"ETag": f'"{version}"'}
     if version == 1:
@@ -189,7 +184,7 @@ def answer_at_version(code_text: str, version: int, status: int = 200):
 @blp.response(200, s.StandardPage)
 @documented(401, 422)
 def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None = None,
-              **filters: Any):
+              **filters: Any) -> Response:
     """The catalogue: one row per standard, with its edition in force and status.
 
     `as_of` asks what was in force on a day; `known_at` what the register said
@@ -210,7 +205,8 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
         if more:
             args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
             next_url = url_for("standards.catalogue", **args)
-        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url}, separators=(",", ":")))
+        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url},
+                                                             separators=(",", ":")))
     return current_app.response_class(cached, mimetype="application/json")
 
 
@@ -242,24 +238,28 @@ class PageCache:
 @blp.response(201, s.StandardOut, headers=CREATED)
 @documented(400, 401, 403, 409, 413, 422)
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
-def draft(body: dict[str, Any]):
+def draft(body: dict[str, Any]) -> Response:
     """Draft a new standard in a category; the sub-item is the next free one unless given."""
     category = body.pop("category")
     sub_item = body.pop("sub_item", None)
     reason = body.pop("reason", None)
 
-    def command():
-        standard = service().draft(category, body, actor=actor(), sub_item=sub_item, reason=reason)
+    def send() -> Answer:
+        standard = service().handle(commands.DraftStandard(
+            category=category, sub_item=sub_item, fields=body, actor=actor(), reason=reason))
         return answer(standard, 201, Location=url_for("standards.one", code=standard.code))
 
-    return respond(idempotent(command, answer_at_version))
+    return respond(idempotent(send, answer_at_version))
+
+
+COMMAND_ROUTES["standards.draft"] = commands.DraftStandard
 
 
 @blp.route("/standards/<code:code>", methods=["GET"])
 @blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.StandardOut, headers=ETAG)
 @documented(401, 404, 422)
-def one(code: str, as_of: date | None = None, known_at: datetime | None = None):
+def one(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
     """One standard: the edition in force, any open draft, all editions in brief."""
     when = When(as_of, known_at)
     view = standard_view(load(path_code(code), when), when.day)
@@ -270,7 +270,7 @@ def one(code: str, as_of: date | None = None, known_at: datetime | None = None):
 @blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EditionPage)
 @documented(401, 404, 422)
-def editions(code: str, as_of: date | None = None, known_at: datetime | None = None):
+def editions(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
     """The version history, superseded and withdrawn editions included."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
@@ -284,7 +284,8 @@ def editions(code: str, as_of: date | None = None, known_at: datetime | None = N
 @blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.EditionOut)
 @documented(401, 404, 422)
-def edition(code: str, year: str, as_of: date | None = None, known_at: datetime | None = None):
+def edition(code: str, year: str, as_of: date | None = None,
+            known_at: datetime | None = None) -> dict[str, Any]:
     """One edition, whole."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
@@ -312,70 +313,36 @@ def edition_year(code: str, segment: str) -> int | None:
 
 # ------------------------------------------------------------------ commands
 COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 428)
-def command_route(path: str, body: Any, method: str = "POST"):
-    """A command on one standard: its body schema, no query, the standard as
-    answer with its ETag, and every error it can give, documented."""
-    def wrap(f):
-        for decorate in (command_doc,
-                         blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED}),
-                         blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE),
-                         blp.arguments(body),
-                         blp.route(path, methods=[method])):
-            f = decorate(f)
-        return f
-    return wrap
 
 
-def command_doc(f):
-    return blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY])(documented(*COMMAND_ERRORS)(f))
+def command_route(path: str, command: type[commands.StandardCommand], body: Any,
+                  method: str = "POST") -> None:
+    """The route of a command on one standard: its body schema (which gives
+    the command's fields), no query, the standard as answer with its ETag,
+    and every error it can give, documented. Its name and description are
+    the command's; the guard checks the command's roles (from the registry)
+    before the body is read."""
+    def route(body: dict[str, Any], code: str) -> Response:
+        return run(code, command, **body)
+
+    route.__name__ = route.__qualname__ = command.spec.name
+    route.__doc__ = command.__doc__
+    COMMAND_ROUTES[f"{blp.name}.{command.spec.name}"] = command
+    for decorate in (blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY]), documented(*COMMAND_ERRORS),
+                     blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED}),
+                     blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE),
+                     blp.arguments(body), blp.route(f"/standards/<code:code>/{path}", methods=[method])):
+        route = decorate(route)
 
 
-@command_route("/standards/<code:code>/draft", s.DraftEdit, "PATCH")
-def edit_draft(body: dict[str, Any], code: str):
-    """Edit the open draft."""
-    reason = body.pop("reason", None)
-    return run(code, "edit_draft", changes=body, reason=reason)
-
-
-@command_route("/standards/<code:code>/submit", s.Reason)
-def submit(body: dict[str, Any], code: str):
-    """Submit the open draft for review (送审)."""
-    return run(code, "submit", reason=body.get("reason"))
-
-
-@command_route("/standards/<code:code>/request-changes", s.ReasonRequired)
-def request_changes(body: dict[str, Any], code: str):
-    """Send the draft back to the drafter with a comment (退回修改)."""
-    return run(code, "request_changes", reason=body["reason"])
-
-
-@command_route("/standards/<code:code>/approve", s.Approve)
-def approve(body: dict[str, Any], code: str):
-    """Approve (批准): the approval date's year becomes the year code."""
-    return run(code, "approve", approved_on=body.get("approved_on"), reason=body.get("reason"))
-
-
-@command_route("/standards/<code:code>/publish", s.Publish)
-def publish(body: dict[str, Any], code: str):
-    """Issue (发布) the approved edition: issue date, effective date, trial or formal."""
-    return run(code, "publish", issued_on=body["issued_on"], effective_on=body["effective_on"],
-               trial=body["trial"], reason=body.get("reason"))
-
-
-@command_route("/standards/<code:code>/revisions", s.Revision)
-def open_revision(body: dict[str, Any], code: str):
-    """Open a revision draft (修订); the edition in force stays in force."""
-    return run(code, "open_revision", reason=body["reason"], title=body.get("title"))
-
-
-@command_route("/standards/<code:code>/withdraw", s.Withdraw)
-def withdraw(body: dict[str, Any], code: str):
-    """Withdraw (废止) the standard from a date, with a reason."""
-    return run(code, "withdraw", withdrawn_on=body["withdrawn_on"], reason=body["reason"])
-
-
-@command_route("/standards/<code:code>/reviews", s.Review)
-def review(body: dict[str, Any], code: str):
-    """Record a periodic review (复审): confirm, revise or withdraw."""
-    return run(code, "review", reviewed_on=body["reviewed_on"], outcome=body["outcome"],
-               reason=body.get("reason"))
+for _path, _command, _body, _method in (
+    ("draft", commands.EditDraft, s.DraftEdit, "PATCH"),
+    ("submit", commands.Submit, s.Reason, "POST"),
+    ("request-changes", commands.RequestChanges, s.ReasonRequired, "POST"),
+    ("approve", commands.Approve, s.Approve, "POST"),
+    ("publish", commands.Publish, s.Publish, "POST"),
+    ("revisions", commands.OpenRevision, s.Revision, "POST"),
+    ("withdraw", commands.Withdraw, s.Withdraw, "POST"),
+    ("reviews", commands.Review, s.Review, "POST"),
+):
+    command_route(_path, _command, _body, _method)

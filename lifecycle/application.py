@@ -1,45 +1,60 @@
-"""The service layer: loads an aggregate, runs one command on it, and saves
-its events together with the projection rows, in one transaction."""
+"""The service layer: takes one command (lifecycle/commands.py), loads its
+aggregate, runs the command's domain method, and saves the new events
+together with the projection rows they make, in one transaction.
+
+The read side is wired in from outside (api/bootstrap.py): `reads` and
+`projection` are the Protocols of lifecycle/ports.py, and the event store's
+recorder is chosen by topic in the environment the application is given.
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment
 
 from lifecycle import idempotency, numbering
+from lifecycle.commands import (
+    AddUser,
+    Command,
+    Context,
+    DraftStandard,
+    IssueToken,
+    RevokeToken,
+    StandardCommand,
+    UserCommand,
+)
 from lifecycle.config import Settings
-from lifecycle.domain import ReviewOutcome, Standard, standard_id
+from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
+from lifecycle.ports import Projection, RegisterReads
 from lifecycle.transcodings import DateAsISO, EnumAsValue
-from lifecycle.users import Role, User, hash_token, new_token, user_id
-from projections.documents import Slices
-from projections.projector import Projector
-from projections.queries import Reads
-from projections.writer import Writer
+from lifecycle.users import User, hash_token, user_id
+from lifecycle.vocabulary import ReviewOutcome, Role
 
 # How often an automatic number is retried when another client took it first.
 ALLOCATION_ATTEMPTS = 50
 
+A = TypeVar("A", Standard, User)
 
-class StandardsApp(Application):
+
+class StandardsApp(Application[Any]):
     name = "standards"
+    reads: RegisterReads
+    projection: Projection
 
-    def __init__(self, settings: Settings | None = None, *, create_tables: bool = True) -> None:
-        self.settings = settings or Settings.from_env()
-        super().__init__(env=self.settings.eventsourcing_env(create_tables))
-        self.reads = Reads(self.recorder.datastore, self.recorder.writer)
-        self.projector = Projector(self.settings.zone)
+    def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
+        self.settings = settings
+        super().__init__(env=dict(env))
 
-    def construct_env(self, name: str, env: Any = None) -> Any:
-        # Only our own settings configure the store: a stray PERSISTENCE_MODULE
-        # or SQLITE_DBNAME in the shell must not redirect the log.
-        from eventsourcing.utils import Environment
-
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Only the environment we are given configures the store: a stray
+        # PERSISTENCE_MODULE or SQLITE_DBNAME in the shell must not redirect the log.
         return Environment(name, dict(env or {}))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -51,11 +66,89 @@ class StandardsApp(Application):
     def today(self) -> date:
         return self.settings.today()
 
+    def context(self) -> Context:
+        return Context(today=self.today())
+
+    # ------------------------------------------------------------- commands
+    def handle(self, command: Command) -> Any:
+        """Run one command; returns the aggregate it recorded."""
+        if isinstance(command, DraftStandard):
+            return self._draft(command)
+        if isinstance(command, StandardCommand):
+            return self._change(command)
+        if isinstance(command, UserCommand):
+            return self._user(command)
+        raise TypeError(f"not a command: {command!r}")
+
+    def _change(self, command: StandardCommand) -> Standard:
+        """Run `command` on its standard if it is still at the version expected."""
+        code = command.code
+        standard = self._load(Standard, standard_id(code), f"no standard {code}", code=str(code))
+        expected = command.expected_version
+        if expected is not None and standard.version != expected:
+            raise StaleVersion(f"{code} is at version {standard.version}, not {expected}: read it again",
+                               version=standard.version)
+        before = self.projection.slices(standard)
+        command.run(standard, self.context())
+        try:
+            self.record(standard, before)
+        except IntegrityError:
+            self._check_replay()
+            # Another command on this standard was recorded first.
+            raise StaleVersion(f"{code} was changed by another command: read it again") from None
+        return standard
+
+    def _draft(self, command: DraftStandard) -> Standard:
+        cat = numbering.parse_category(command.category)
+        if command.sub_item is not None:
+            return self._create(numbering.make_code(cat.code, command.sub_item), command)
+        for _ in range(ALLOCATION_ATTEMPTS):
+            used = self.reads.used_sub_items(cat.code)
+            try:
+                return self._create(numbering.make_code(cat.code, numbering.next_sub_item(used)), command)
+            except Conflict:
+                continue  # another client took this number a moment ago
+        raise Conflict(f"could not allocate a number in category {cat.code}: too much contention; try again")
+
+    def _create(self, code: numbering.StandardCode, command: DraftStandard) -> Standard:
+        standard = Standard.create(code, command.fields, actor=command.actor, reason=command.reason)
+        try:
+            self.record(standard)
+        except IntegrityError:
+            self._check_replay()
+            raise Conflict(f"{code} already exists: a number is drafted once and never reused",
+                           code=str(code)) from None
+        return standard
+
+    def _user(self, command: UserCommand) -> User:
+        if isinstance(command, AddUser):
+            user = User.add(command.name, list(command.roles), command.token_hash, command.actor)
+            try:
+                self.record(user)
+            except IntegrityError:
+                raise Conflict(f"user {command.name!r} exists") from None
+            return user
+        user = self._load(User, user_id(command.name), f"no user {command.name!r}")
+        if isinstance(command, RevokeToken):
+            user.revoke(command.actor)
+        elif isinstance(command, IssueToken):
+            user.issue_token(command.token_hash, command.actor)
+        self.record(user)
+        return user
+
+    def _load(self, kind: type[A], aggregate_id: Any, missing: str, **details: object) -> A:
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(missing, **details) from None
+        assert isinstance(found, kind)
+        return found
+
     # ------------------------------------------------------------- saving
-    def record(self, aggregate: Standard | User, before: Slices | None = None) -> None:
+    def record(self, aggregate: Standard | User, before: Any = None) -> None:
         """Record the aggregate's new events with the projection changes they
-        make. `before`: its slices as loaded (take them with projector.slices
-        before running the command); None for a new aggregate."""
+        make. `before`: its slices as loaded (projection.slices, taken before
+        the command ran); None for a new aggregate."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
         last_at = self.reads.last_recorded(aggregate.code) \
@@ -64,9 +157,9 @@ class StandardsApp(Application):
         def state_before() -> Standard | User | None:
             return self.repository.get(aggregate.id, version=first - 1) if first > 1 else None
 
-        changes = self.projector.changes_for_save(aggregate, pending, before or {}, last_at,
-                                                  state_before)
-        extra = {}
+        changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
+                                                   state_before)
+        extra: dict[str, Any] = {}
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:
@@ -79,126 +172,7 @@ class StandardsApp(Application):
         if key is not None and self.reads.idempotency(key.key) is not None:
             raise idempotency.AlreadyRecorded(key)
 
-    def _get_standard(self, code: numbering.StandardCode) -> Standard:
-        try:
-            return self.repository.get(standard_id(code))
-        except AggregateNotFoundError:
-            raise NotFound(f"no standard {code}", code=str(code)) from None
-
-    def _change(self, code: numbering.StandardCode, expected_version: int | None,
-                command: Callable[[Standard], None]) -> Standard:
-        """Run `command` on the standard if it is still at `expected_version`."""
-        standard = self._get_standard(code)
-        if expected_version is not None and standard.version != expected_version:
-            raise StaleVersion(
-                f"{code} is at version {standard.version}, not {expected_version}: read it again",
-                version=standard.version,
-            )
-        before = self.projector.slices(standard)
-        command(standard)
-        try:
-            self.record(standard, before)
-        except IntegrityError:
-            self._check_replay()
-            # Another command on this standard was recorded first.
-            raise StaleVersion(f"{code} was changed by another command: read it again") from None
-        return standard
-
-    # ------------------------------------------------------------- commands
-    def draft(self, category: str, fields: dict[str, Any], actor: str,
-              sub_item: str | None = None, reason: str | None = None) -> Standard:
-        """Draft a new standard; without `sub_item`, the next free one (顺延编号)."""
-        cat = numbering.parse_category(category)
-        if sub_item is not None:
-            code = numbering.make_code(cat.code, sub_item)
-            return self._create(code, fields, actor, reason)
-        for _ in range(ALLOCATION_ATTEMPTS):
-            last = self.reads.max_sub_item(cat.code)
-            code = numbering.make_code(cat.code, numbering.next_sub_item([last] if last else []))
-            try:
-                return self._create(code, fields, actor, reason)
-            except Conflict:
-                continue  # another client took this number a moment ago
-        raise Conflict(f"could not allocate a number in category {cat.code}: too much contention; try again")
-
-    def _create(self, code: numbering.StandardCode, fields: dict[str, Any], actor: str,
-                reason: str | None) -> Standard:
-        standard = Standard.create(code, fields, actor=actor, reason=reason)
-        try:
-            self.record(standard)
-        except IntegrityError:
-            self._check_replay()
-            raise Conflict(f"{code} already exists: a number is drafted once and never reused",
-                           code=str(code)) from None
-        return standard
-
-    def edit_draft(self, code, expected_version, changes, actor, reason=None) -> Standard:
-        return self._change(code, expected_version, lambda s: s.edit_draft(changes, actor, reason))
-
-    def submit(self, code, expected_version, actor, reason=None) -> Standard:
-        return self._change(code, expected_version, lambda s: s.submit(actor, reason))
-
-    def request_changes(self, code, expected_version, actor, reason) -> Standard:
-        return self._change(code, expected_version, lambda s: s.request_changes(actor, reason))
-
-    def approve(self, code, expected_version, approved_on, actor, reason=None) -> Standard:
-        today = self.today()
-        return self._change(code, expected_version,
-                            lambda s: s.approve(approved_on or today, today, actor, reason))
-
-    def publish(self, code, expected_version, issued_on, effective_on, trial, actor,
-                reason=None) -> Standard:
-        return self._change(code, expected_version,
-                            lambda s: s.publish(issued_on, effective_on, trial, actor, reason))
-
-    def open_revision(self, code, expected_version, actor, reason, title=None) -> Standard:
-        return self._change(code, expected_version, lambda s: s.open_revision(actor, reason, title))
-
-    def withdraw(self, code, expected_version, withdrawn_on, actor, reason) -> Standard:
-        return self._change(code, expected_version, lambda s: s.withdraw(withdrawn_on, actor, reason))
-
-    def review(self, code, expected_version, reviewed_on, outcome, actor, reason=None) -> Standard:
-        today = self.today()
-        return self._change(code, expected_version,
-                            lambda s: s.review(reviewed_on, ReviewOutcome(outcome), today, actor, reason))
-
-    def remember_answer(self, key: str, status: int, etag: str | None, location: str | None,
-                        body: str) -> None:
-        """Keep the first answer of an idempotent command for its retries."""
-        sql = self.recorder.writer.sql
-        with self.recorder.datastore.transaction(commit=True) as c:
-            c.execute(sql("UPDATE idempotency SET status = ?, etag = ?, location = ?, body = ? "
-                          "WHERE key = ?"), (status, etag, location, body, key))
-
     # ------------------------------------------------------------- users
-    def add_user(self, name: str, roles: list[Role], actor: str = "operator") -> str:
-        """Create a user; returns the token, which is never stored."""
-        token = new_token()
-        user = User.add(name, roles, hash_token(token), actor)
-        try:
-            self.record(user)
-        except IntegrityError:
-            raise Conflict(f"user {name!r} exists") from None
-        return token
-
-    def _get_user(self, name: str) -> User:
-        try:
-            return self.repository.get(user_id(name))
-        except AggregateNotFoundError:
-            raise NotFound(f"no user {name!r}") from None
-
-    def revoke_user(self, name: str, actor: str = "operator") -> None:
-        user = self._get_user(name)
-        user.revoke(actor)
-        self.record(user)
-
-    def reissue_token(self, name: str, actor: str = "operator") -> str:
-        user = self._get_user(name)
-        token = new_token()
-        user.issue_token(hash_token(token), actor)
-        self.record(user)
-        return token
-
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:
         """(name, roles) of the user holding `token`, else None. Only the
         token's SHA-256 is stored; the row found by it is checked once more
@@ -211,3 +185,4 @@ class StandardsApp(Application):
         if not hmac.compare_digest(stored.encode(), digest.encode()):
             return None
         return name, roles
+

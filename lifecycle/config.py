@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,7 +36,7 @@ class Settings:
             bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
         )
-        settings.zone  # fail early on an unknown zone
+        _ = settings.zone  # fail early on an unknown zone
         return settings
 
     @property
@@ -70,10 +71,12 @@ class Settings:
 
     # Each process keeps recently used aggregates and reads only their newer
     # events (the library's fast-forward), instead of replaying whole histories.
-    CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
+    CACHE: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
              "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
 
     def eventsourcing_env(self, create_tables: bool) -> dict[str, str]:
+        """The library's settings for this store; the composition root adds
+        the recorder (APPLICATION_RECORDER_TOPIC)."""
         return {**self.CACHE, **self._store_env(create_tables)}
 
     def _store_env(self, create_tables: bool) -> dict[str, str]:
@@ -84,7 +87,6 @@ class Settings:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path),
                 "SQLITE_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "projections.recorder:ProjectingSQLiteRecorder",
                 "CREATE_TABLE": "y" if create_tables else "n",
             }
         url = urlparse(self.database_url)
@@ -107,6 +109,5 @@ class Settings:
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",  # keeps the table lock and our recorder's hooks
-            "APPLICATION_RECORDER_TOPIC": "projections.pg_recorder:ProjectingPostgresRecorder",
             "CREATE_TABLE": "y" if create_tables else "n",
         }

@@ -1,16 +1,15 @@
 """The Standard aggregate: one standard number (JGSW05001) across its editions.
 
 Every change is an event carrying who did it (`actor`) and, where given, why
-(`reason`). Commands check the transition table (workflow.py) and the domain's
-rules, then trigger one event; `apply` only changes state, so replaying the
-log rebuilds exactly what was decided.
+(`reason`). Commands check the transition table (workflow.py, read from the
+command registry) and the domain's rules, then trigger their events; `apply`
+only changes state, so replaying the log rebuilds exactly what was decided.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, tzinfo
-from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -19,19 +18,15 @@ from eventsourcing.domain import Aggregate
 from lifecycle import numbering, workflow
 from lifecycle.errors import Conflict, Forbidden, InvalidInput
 from lifecycle.status import Paperwork, StandardStatus, standard_status
-from lifecycle.workflow import Stage
+from lifecycle.vocabulary import ReviewOutcome, Stage
+
+__all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition",
+           "ReviewOutcome", "Standard", "standard_id"]
 
 NAMESPACE = uuid5(NAMESPACE_URL, "urn:jgsw:standards")
 
 LEVELS = ("basic", "category", "item", "other")
 LEVEL_LABELS = {"basic": "基础通用", "category": "分类", "item": "分项", "other": "其他"}
-DRAFT_FIELDS = ("title", "level", "kind", "owner_department", "drafting_units", "summary")
-
-
-class ReviewOutcome(Enum):
-    CONFIRM = "confirm"
-    REVISE = "revise"
-    WITHDRAW = "withdraw"
 
 
 def standard_id(code: numbering.StandardCode | str) -> UUID:
@@ -48,9 +43,9 @@ def default_level(code: numbering.StandardCode) -> str:
     return "category" if code.sub_item == "000" else "item"
 
 
-@dataclass
-class Draft:
-    """The open draft: a new standard's first edition, or a revision."""
+@dataclass(kw_only=True)
+class Content:
+    """What a draft says and its approved edition keeps: the fields a drafter writes."""
 
     title: str
     level: str
@@ -58,6 +53,20 @@ class Draft:
     owner_department: str | None = None
     drafting_units: list[str] = field(default_factory=list)
     summary: str | None = None
+
+    def content(self) -> dict[str, Any]:
+        """A copy of the content fields (lists copied, so the copy never changes with this)."""
+        return {name: list(v) if isinstance(v := getattr(self, name), list) else v
+                for name in CONTENT_FIELDS}
+
+
+CONTENT_FIELDS = tuple(f.name for f in fields(Content))
+
+
+@dataclass(kw_only=True)
+class Draft(Content):
+    """The open draft: a new standard's first edition, or a revision."""
+
     stage: str = "draft"  # draft | under_review
     drafted_by: str = ""
     edited_by: list[str] = field(default_factory=list)
@@ -69,17 +78,11 @@ class Draft:
         return {self.drafted_by, *self.edited_by}
 
 
-@dataclass
-class Edition:
+@dataclass(kw_only=True)
+class Edition(Content):
     """An approved edition: it has its year code from the approval date."""
 
     year: int
-    title: str
-    level: str
-    kind: str | None
-    owner_department: str | None
-    drafting_units: list[str]
-    summary: str | None
     approved_on: date
     approved_by: str
     drafted_by: str
@@ -100,18 +103,20 @@ class Edition:
 
 class Standard(Aggregate):
     # ------------------------------------------------------------- events
-    class Drafted(Aggregate.Created):
+    class Event(Aggregate.Event):
+        """Every event of a standard says who (`actor`) and, where given, why."""
+
+        actor: str
+        reason: str | None
+
+    class Drafted(Event, Aggregate.Created):
         code: str
         category: str
         sub_item: str
         fields: dict[str, Any]
-        actor: str
-        reason: str | None
 
-    class DraftEdited(Aggregate.Event):
+    class DraftEdited(Event):
         changes: dict[str, Any]
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             draft = standard.draft
@@ -121,58 +126,36 @@ class Standard(Aggregate):
             if self.actor != draft.drafted_by and self.actor not in draft.edited_by:
                 draft.edited_by.append(self.actor)
 
-    class Submitted(Aggregate.Event):
-        actor: str
-        reason: str | None
-
+    class Submitted(Event):
         def apply(self, standard: Standard) -> None:
             assert standard.draft is not None
             standard.draft.stage = "under_review"
             if not standard.editions:
                 standard.first_submitted_at = self.timestamp
 
-    class ChangesRequested(Aggregate.Event):
-        actor: str
-        reason: str | None
-
+    class ChangesRequested(Event):
         def apply(self, standard: Standard) -> None:
             assert standard.draft is not None
             standard.draft.stage = "draft"
             if self.reason:
                 standard.draft.comments.append(self.reason)
 
-    class Approved(Aggregate.Event):
+    class Approved(Event):
         approved_on: date
         year: int
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             d = standard.draft
             assert d is not None
-            standard.editions.append(
-                Edition(
-                    year=self.year,
-                    title=d.title,
-                    level=d.level,
-                    kind=d.kind,
-                    owner_department=d.owner_department,
-                    drafting_units=list(d.drafting_units),
-                    summary=d.summary,
-                    approved_on=self.approved_on,
-                    approved_by=self.actor,
-                    drafted_by=d.drafted_by,
-                )
-            )
+            standard.editions.append(Edition(**d.content(), year=self.year, approved_on=self.approved_on,
+                                             approved_by=self.actor, drafted_by=d.drafted_by))
             standard.draft = None
 
-    class Issued(Aggregate.Event):
+    class Issued(Event):
         year: int
         issued_on: date
         effective_on: date
         trial: bool
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             edition = standard.edition(self.year)
@@ -186,29 +169,17 @@ class Standard(Aggregate):
                 previous.replaced_by = edition.year
                 previous.superseded_on = self.effective_on
 
-    class RevisionOpened(Aggregate.Event):
+    class RevisionOpened(Event):
         title: str | None
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             base = standard.last_issued()
             assert base is not None
-            standard.draft = Draft(
-                title=self.title or base.title,
-                level=base.level,
-                kind=base.kind,
-                owner_department=base.owner_department,
-                drafting_units=list(base.drafting_units),
-                summary=base.summary,
-                drafted_by=self.actor,
-                revision_of=base.year,
-            )
+            standard.draft = Draft(**{**base.content(), "title": self.title or base.title},
+                                   drafted_by=self.actor, revision_of=base.year)
 
-    class Withdrawn(Aggregate.Event):
+    class Withdrawn(Event):
         withdrawn_on: date
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             standard.withdrawn_on = self.withdrawn_on
@@ -220,11 +191,9 @@ class Standard(Aggregate):
                     e.withdrawn_on = self.withdrawn_on
                     e.withdrawal_reason = self.reason
 
-    class Reviewed(Aggregate.Event):
+    class Reviewed(Event):
         reviewed_on: date
         outcome: ReviewOutcome
-        actor: str
-        reason: str | None
 
         def apply(self, standard: Standard) -> None:
             standard.reviews.append(
@@ -308,10 +277,10 @@ class Standard(Aggregate):
     def edit_draft(self, changes: dict[str, Any], actor: str, reason: str | None = None) -> None:
         workflow.check("edit_draft", self.stage, self.code)
         assert self.draft is not None
-        unknown = set(changes) - set(DRAFT_FIELDS)
+        unknown = set(changes) - set(CONTENT_FIELDS)
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "not a field of a draft")
-        _check_fields({**asdict(self.draft), **changes})
+        _check_fields({**self.draft.content(), **changes})
         self.trigger_event(self.DraftEdited, changes=dict(changes), actor=actor, reason=reason)
 
     def submit(self, actor: str, reason: str | None = None) -> None:
@@ -408,7 +377,7 @@ class Standard(Aggregate):
 
 
 def _draft_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in fields.items() if k in DRAFT_FIELDS}
+    out = {k: v for k, v in fields.items() if k in CONTENT_FIELDS}
     out["drafting_units"] = list(out.get("drafting_units") or [])
     return out
 

@@ -6,13 +6,13 @@ answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
-KEEP = timedelta(hours=48)  # keys are kept at least 24 hours, as promised
+KEEP = timedelta(hours=48)  # how long a key is kept (README "Retries")
 
 _current: ContextVar[IdempotencyKey | None] = ContextVar("idempotency_key", default=None)
 
@@ -44,12 +44,26 @@ def current() -> IdempotencyKey | None:
     return _current.get()
 
 
-def claim(code: str, version: int) -> tuple[str, str, str, int, str, str] | None:
-    """What the recorder writes beside the events, or None without a key."""
+@dataclass(frozen=True)
+class Claim:
+    """What the recorder writes beside a command's events: the key, what the
+    request was, the version it recorded, and when; keys older than
+    `expired` are pruned in the same transaction."""
+
+    key: str
+    request_hash: str
+    code: str
+    version: int
+    created_at: str
+    expired: str
+
+
+def claim(code: str, version: int) -> Claim | None:
+    """The claim of the current request's key, or None without a key."""
     key = _current.get()
     if key is None:
         return None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
-    return (key.key, key.request_hash, code, version, now.strftime(stamp),
-            (now - KEEP).strftime(stamp))
+    return Claim(key.key, key.request_hash, code, version, now.strftime(stamp),
+                 (now - KEEP).strftime(stamp))

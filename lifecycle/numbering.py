@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 PREFIX = "JGSW"
 DASH = "—"  # canonical em dash U+2014 (JGSW01001 §4.4)
@@ -73,7 +73,8 @@ class NumberError(ValueError):
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):  # keep it picklable despite the custom __init__
+    def __reduce__(self) -> tuple[type[NumberError], tuple[str, str, str]]:
+        # keep it picklable despite the custom __init__
         return (type(self), (self.text, self.reason, self.message))
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import IntegrityError
 
 from lifecycle import numbering
 from lifecycle.domain import Standard
+
+if TYPE_CHECKING:
+    from lifecycle.application import StandardsApp
 
 SOURCE = "《云南省机关事务管理工作标准汇编 一、基础通用标准 (试行)》2018"
 ADMINISTRATION = "云南省机关事务管理局"   # 提出并批准 (JGSW01001 附加说明)
@@ -87,7 +91,7 @@ def build(entry: Entry) -> Standard:
     return standard
 
 
-def seed(app) -> list[str]:
+def seed(app: StandardsApp) -> list[str]:
     """Record every standard of the 2018 catalogue that is not yet in the store.
     Returns the numbers recorded now; a second run records none."""
     recorded = []

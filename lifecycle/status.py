@@ -22,7 +22,7 @@ LABELS = {
     "withdrawn": "废止",
 }
 STANDARD_STATUSES = ("draft", "under_review", "approved", "issued", "trial", "current", "withdrawn")
-EDITION_STATUSES = STANDARD_STATUSES + ("superseded",)
+EDITION_STATUSES = (*STANDARD_STATUSES, "superseded")
 IN_FORCE = ("trial", "current")
 
 FIRST_DAY = date.min
@@ -166,11 +166,11 @@ def status_timeline(editions: Sequence[EditionDates], paperwork: Paperwork | str
     starts = [first, *(d for d in change_days(editions, p) if d > first)]
     ends = [*starts[1:], LAST_DAY]
     intervals: list[Interval] = []
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         s = _status_on(editions, p, start)
         year = s.edition.year if s.edition is not None else None
+        begins = start
         if intervals and (intervals[-1].status, intervals[-1].edition_year) == (s.status, year):
-            prev = intervals.pop()
-            start = prev.valid_from
-        intervals.append(Interval(start, end, s.status, year))
+            begins = intervals.pop().valid_from  # the same status goes on: one interval
+        intervals.append(Interval(begins, end, s.status, year))
     return intervals

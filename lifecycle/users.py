@@ -6,40 +6,36 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from enum import Enum
+from collections.abc import Iterable
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from lifecycle.commands import REGISTRY
 from lifecycle.domain import NAMESPACE
 from lifecycle.errors import InvalidInput
+from lifecycle.vocabulary import Role
 
+__all__ = ["PERMISSIONS", "Role", "User", "hash_token", "may", "new_token", "parse_roles", "token_pair",
+           "user_id"]
 
-class Role(Enum):
-    DRAFTER = "drafter"
-    REVIEWER = "reviewer"
-    APPROVER = "approver"
-    PUBLISHER = "publisher"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
-# command -> roles that may run it (API.md "Who may do what").
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "draft": frozenset({Role.DRAFTER}),
-    "edit_draft": frozenset({Role.DRAFTER}),
-    "submit": frozenset({Role.DRAFTER}),
-    "open_revision": frozenset({Role.DRAFTER}),
-    "request_changes": frozenset({Role.REVIEWER, Role.APPROVER}),
-    "approve": frozenset({Role.APPROVER}),
-    "publish": frozenset({Role.PUBLISHER}),
-    "withdraw": frozenset({Role.APPROVER}),
-    "review": frozenset({Role.APPROVER}),
+# What people may read beyond the catalogue, which every signed-in user reads.
+READ_PERMISSIONS: dict[str, frozenset[Role]] = {
     "read_audit": frozenset({Role.AUDITOR, Role.ADMIN}),
-    "manage_users": frozenset({Role.ADMIN}),
+}
+
+# command (or read) -> roles that may run it: the registry's, and the reads above.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    **{name: spec.roles for name, spec in REGISTRY.items()},
+    **READ_PERMISSIONS,
 }
 
 NAME = re.compile(r"^[\w.@-]{1,64}$")
+
+
+def may(roles: Iterable[Role], command: str) -> bool:
+    """Does any of these roles allow `command` (a command or read of PERMISSIONS)?"""
+    return not PERMISSIONS[command].isdisjoint(roles)
 
 
 def user_id(name: str) -> UUID:
@@ -54,30 +50,36 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def token_pair() -> tuple[str, str]:
+    """A new token and its SHA-256: the token goes to its holder, the hash to the log."""
+    token = new_token()
+    return token, hash_token(token)
+
+
 def parse_roles(values: list[str]) -> list[Role]:
     try:
         return sorted({Role(v) for v in values}, key=lambda r: list(Role).index(r))
     except ValueError:
         bad = next(v for v in values if v not in Role._value2member_map_)
-        raise InvalidInput("role", f"unknown role {bad!r}: one of {', '.join(r.value for r in Role)}") from None
+        known = ", ".join(r.value for r in Role)
+        raise InvalidInput("role", f"unknown role {bad!r}: one of {known}") from None
 
 
 class User(Aggregate):
-    class Added(Aggregate.Created):
+    class Event(Aggregate.Event):
+        actor: str
+
+    class Added(Event, Aggregate.Created):
         name: str
         roles: list[Role]
         token_hash: str
-        actor: str
 
-    class TokenRevoked(Aggregate.Event):
-        actor: str
-
+    class TokenRevoked(Event):
         def apply(self, user: User) -> None:
             user.token_hash = None
 
-    class TokenIssued(Aggregate.Event):
+    class TokenIssued(Event):
         token_hash: str
-        actor: str
 
         def apply(self, user: User) -> None:
             user.token_hash = self.token_hash
@@ -101,6 +103,3 @@ class User(Aggregate):
 
     def issue_token(self, token_hash: str, actor: str) -> None:
         self.trigger_event(self.TokenIssued, token_hash=token_hash, actor=actor)
-
-    def may(self, command: str) -> bool:
-        return bool(PERMISSIONS[command] & set(self.roles))

@@ -1,6 +1,7 @@
 """The audit log: stored events as auditors read them (who, what, when
 recorded, why), with their log position and chain hash. Read a page at a time
-from the log itself; nothing here replays it."""
+from the log itself; nothing here replays it. The words (批准, 发布 …) and what
+each signature means come from the command registry."""
 
 from __future__ import annotations
 
@@ -10,16 +11,9 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
+from lifecycle.commands import spec_of_event
 from projections.documents import record_time
 
-# What a signature means, in the sense of 21 CFR Part 11 §11.50.
-SIGNATURES = {
-    "standard.approved": ("approval", "批准"),
-    "standard.issued": ("issue", "发布"),
-    "standard.withdrawn": ("withdrawal", "废止"),
-    "standard.reviewed": ("periodic review", "复审"),
-    "standard.changes_requested": ("review: changes requested", "退回修改"),
-}
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "reason"}
 _WITHHELD = {"token_hash"}
 
@@ -50,11 +44,13 @@ def entry(position: int, event: Any, name: str | None, chain_hash: str | None) -
     data = {f.name: _plain(getattr(event, f.name)) for f in fields(event)
             if f.name not in _BASE and f.name not in _WITHHELD}
     recorded_at = record_time(event.timestamp)
+    spec = spec_of_event(kind)
     out = {
         "position": position,
         "code": name if kind.startswith("standard.") else None,
         "user": name if kind.startswith("user.") else None,
         "type": kind,
+        "label": spec.label if spec is not None else None,
         "actor": getattr(event, "actor", None),
         "recorded_at": recorded_at,
         "reason": getattr(event, "reason", None),
@@ -62,8 +58,31 @@ def entry(position: int, event: Any, name: str | None, chain_hash: str | None) -
         "data": data,
         "chain_hash": chain_hash,
     }
-    if kind in SIGNATURES:
-        meaning, label = SIGNATURES[kind]
+    if spec is not None and spec.signature is not None:
         out["signature"] = {"signer": out["actor"], "signed_at": recorded_at,
-                            "meaning": meaning, "meaning_label": label}
+                            "meaning": spec.signature, "meaning_label": spec.label}
     return out
+
+
+class AuditLog:
+    """Pages of the log as audit entries."""
+
+    def __init__(self, register: Any) -> None:
+        self.register = register
+
+    def _entries(self, notifications: list[Any]) -> list[dict[str, Any]]:
+        reg = self.register
+        events = [reg.mapper.to_domain_event(n) for n in notifications]
+        names = reg.reads.originator_names(sorted({str(e.originator_id) for e in events}))
+        hashes = reg.reads.chain_hashes([n.id for n in notifications])
+        return [entry(n.id, e, names.get(str(e.originator_id)), hashes.get(n.id))
+                for n, e in zip(notifications, events, strict=True)]
+
+    def page(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` entries after position `after`, and whether more follow."""
+        batch = self.register.recorder.select_notifications(start=after + 1, limit=limit + 1)
+        return self._entries(list(batch[:limit])), len(batch) > limit
+
+    def of_aggregate(self, originator_id: Any) -> list[dict[str, Any]]:
+        """Every entry of one aggregate, in order."""
+        return self._entries(self.register.recorder.select_standard_events(originator_id))

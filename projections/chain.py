@@ -13,7 +13,7 @@ from typing import Any
 GENESIS = "0" * 64
 
 
-def canonical(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
+def canonical(position: int, originator_id: Any, version: int, topic: str, state: bytes | str) -> bytes:
     """position, originator id, version and topic on one line each, then the state bytes."""
     # A tampered row may hold text where bytes were stored: hash what is there.
     body = state.encode() if isinstance(state, str) else bytes(state)
@@ -21,7 +21,7 @@ def canonical(position: int, originator_id: Any, version: int, topic: str, state
 
 
 def link(previous: str, position: int, originator_id: Any, version: int, topic: str,
-         state: bytes) -> str:
+         state: bytes | str) -> str:
     h = hashlib.sha256(previous.encode("ascii"))
     h.update(b"\n")
     h.update(canonical(position, originator_id, version, topic, state))

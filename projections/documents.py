@@ -6,7 +6,9 @@ wrote."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone, tzinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from lifecycle.domain import Standard
@@ -14,6 +16,18 @@ from lifecycle.status import Paperwork, status_timeline
 from lifecycle.users import User
 
 Slices = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class StandardRows:
+    """What the register said of one standard at one moment, and its state on one day."""
+
+    code: str
+    version: int
+    stage: str
+    doc: dict[str, Any]
+    editions: dict[int, dict[str, Any]]
+    state: tuple[Any, ...] | None  # status, edition_year, level, title
 
 
 def _default(o: object) -> str:
@@ -39,7 +53,7 @@ def iso_day(d: date | None) -> str | None:
 def record_time(ts: datetime) -> str:
     """A record time as fixed-width UTC text (2026-01-02T03:04:05.000000Z), so
     strings sort as times."""
-    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def edition_number(code: str, year: int | None) -> str | None:
@@ -86,7 +100,7 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Sl
     return slices
 
 
-def _remembered(memo: dict | None, slot: tuple, key: tuple, compute) -> Slices:
+def _remembered(memo: dict | None, slot: tuple, key: tuple, compute: Callable[[], Slices]) -> Slices:
     if memo is None:
         return compute()
     found = memo.get(slot)
@@ -123,11 +137,9 @@ def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
 
 
-def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None):
+def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None) -> StandardRows:
     """The StandardRows the tables would give for this aggregate now, on `day`
     (None if it did not exist yet): how a replay is compared with the tables."""
-    from projections.queries import StandardRows
-
     slices = standard_slices(std, zone, memo)
     version, stage, doc = slices[("standard_log", (std.code,))]
     doc = json.loads(dumps(doc))

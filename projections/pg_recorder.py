@@ -35,6 +35,7 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
         servers start together: concurrent CREATE TABLE IF NOT EXISTS can still
         collide in PostgreSQL's catalogue, so take an advisory lock first."""
         info = self.datastore.pool.kwargs
+        assert isinstance(info, dict)
         params = {k: info[k] for k in ("dbname", "host", "port", "user", "password")}
         with psycopg.connect(**params, autocommit=True) as lock:
             lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))

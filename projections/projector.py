@@ -5,7 +5,7 @@ go through `changes`, so they write the same rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -76,14 +76,15 @@ class Projector:
             change.originators.append(originator_row(state))
         return after, at, change
 
-    def step(self, state: Any, slices: Slices, last_at: str | None, event: Any):
+    def step(self, state: Any, slices: Slices, last_at: str | None,
+             event: Any) -> tuple[Any, Slices, str, Change]:
         """Apply one event: (new state, new slices, its record time, Change)."""
         created = state is None
         state = event.mutate(state)
         after, at, change = self._change(slices, last_at, event, state, created)
         return state, after, at, change
 
-    def changes_for_save(self, aggregate: Any, pending: list[Any], before: Slices,
+    def changes_for_save(self, aggregate: Any, pending: Sequence[Any], before: Slices,
                          last_at: str | None, state_before: Callable[[], Any]) -> list[Change]:
         """The Changes of a command's pending events. `before`: the aggregate's
         slices before the command; `last_at`: the record time of its last event

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from projections.recorder import values
+from lifecycle.ports import StoredAnswer
+from projections.chain import GENESIS
+from projections.documents import StandardRows
 from projections.schema import OPEN, POSITION_NAME, TABLES
-from projections.writer import Writer
+from projections.writer import Writer, values
 
 
 @dataclass(frozen=True)
@@ -24,18 +26,6 @@ class CatalogueFilter:
     q: str | None = None
     after: str | None = None  # keyset cursor: the last code of the previous page
     limit: int = 50
-
-
-@dataclass(frozen=True)
-class StandardRows:
-    """What the register said of one standard at one moment, and its state on one day."""
-
-    code: str
-    version: int
-    stage: str
-    doc: dict[str, Any]
-    editions: dict[int, dict[str, Any]]
-    state: tuple[str, int | None, str, str] | None  # status, edition_year, level, title
 
 
 def recorded(alias: str, known_at: str | None) -> tuple[str, list[str]]:
@@ -145,17 +135,20 @@ class Reads:
             codes = [s[0] for s in states]
             for i in range(0, len(codes), 500):
                 found.update(self._gather(c, codes[i:i + 500], None))
-        from projections.chain import GENESIS
+        rows = [replace(found[s[0]], state=tuple(s[1:])) for s in states]
+        return position, head[0][0] if head else GENESIS, rows
 
-        return position, head[0][0] if head else GENESIS, [replace(found[s[0]], state=tuple(s[1:])) for s in states]
-
-    def idempotency(self, key: str) -> dict[str, Any] | None:
+    def idempotency(self, key: str) -> StoredAnswer | None:
         rows = self._all("SELECT request_hash, code, version, status, etag, location, body "
                          "FROM idempotency WHERE key = ?", (key,))
-        if not rows:
-            return None
-        names = ("request_hash", "code", "version", "status", "etag", "location", "body")
-        return dict(zip(names, rows[0]))
+        return StoredAnswer(*rows[0]) if rows else None
+
+    def remember_answer(self, key: str, status: int, etag: str | None, location: str | None,
+                        body: str) -> None:
+        """Keep the first answer of an idempotent command for its retries."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("UPDATE idempotency SET status = ?, etag = ?, location = ?, body = ? "
+                               "WHERE key = ?"), (status, etag, location, body, key))
 
     def recorded_at_version(self, code: str, version: int) -> str | None:
         """When the register recorded this version of the standard."""
@@ -174,12 +167,12 @@ class Reads:
         return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
                               (code, OPEN)))
 
-    def max_sub_item(self, category: str) -> str | None:
-        """The highest sub-item ever drafted in the category (顺延编号 follows it)."""
+    def used_sub_items(self, category: str) -> list[str]:
+        """Every sub-item ever drafted in the category, in order (numbers are never reused)."""
         prefix = f"JGSW{category}"
-        rows = self._all("SELECT MAX(code) FROM standard_log WHERE recorded_to = ? "
-                         "AND code > ? AND code < ?", (OPEN, prefix, prefix + "999z"))
-        return rows[0][0][-3:] if rows and rows[0][0] else None
+        rows = self._all("SELECT code FROM standard_log WHERE recorded_to = ? "
+                         "AND code > ? AND code < ? ORDER BY code", (OPEN, prefix, prefix + "999z"))
+        return [r[0][-3:] for r in rows]
 
     def category_counts(self, day: date, known_at: str | None = None) -> dict[str, dict[str, int]]:
         """category -> {"standards": n, status: n, ...} on `day`."""

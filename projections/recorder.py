@@ -12,20 +12,17 @@ from typing import Any
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from lifecycle.idempotency import Claim
 from projections import chain
 from projections.schema import STATEMENTS
-from projections.writer import Writer
-
-
-def values(row: Any) -> tuple[Any, ...]:
-    """A row as a tuple, whether the driver gives sqlite3.Row or a dict (psycopg)."""
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+from projections.writer import Writer, values
 
 
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
 
     writer: Writer
+    datastore: Any
 
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
                       kwargs: dict[str, Any]) -> None:
@@ -39,14 +36,13 @@ class ProjectingMixin:
                 self.writer.apply(c, change)
             self.writer.advance(c, max(ids))
 
-    def _claim_idempotency_key(self, c: Any, claim: tuple[str, str, str, int, str, str]) -> None:
+    def _claim_idempotency_key(self, c: Any, claim: Claim) -> None:
         """Record the command's Idempotency-Key with its events: a second
         command with the same key collides here and records nothing."""
-        key, request_hash, code, version, now, expired = claim
-        c.execute(self.writer.sql("DELETE FROM idempotency WHERE created_at < ?"), (expired,))
+        c.execute(self.writer.sql("DELETE FROM idempotency WHERE created_at < ?"), (claim.expired,))
         c.execute(self.writer.sql("INSERT INTO idempotency (key, request_hash, code, version, "
                                   "created_at) VALUES (?, ?, ?, ?, ?)"),
-                  (key, request_hash, code, version, now))
+                  (claim.key, claim.request_hash, claim.code, claim.version, claim.created_at))
 
     def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> None:
         # The write lock is held (SQLite's, or the events table lock on
@@ -55,7 +51,7 @@ class ProjectingMixin:
         row = c.fetchone()
         previous = values(row)[0] if row else chain.GENESIS
         links = []
-        for event, position in zip(stored_events, ids):
+        for event, position in zip(stored_events, ids, strict=True):
             previous = chain.link(previous, position, event.originator_id,
                                   event.originator_version, event.topic, event.state)
             links.append((position, previous))

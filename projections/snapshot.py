@@ -8,6 +8,7 @@ by replaying the log up to the recorded position and compares bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -22,15 +23,13 @@ from typing import Any
 
 from lifecycle.domain import Standard
 from projections.chain import GENESIS, link_notification
-from projections.documents import rows_of
-from projections.queries import StandardRows
+from projections.documents import StandardRows, rows_of
 from projections.rebuild import notifications, replay
 from projections.views import standard_view
 
 FORMAT = "jgsw-catalogue-snapshot/1"
 BOM = "\ufeff"
 NAME = re.compile(r"^catalogue-(\d{4}-\d{2}-\d{2})\.(json|csv|sha256)$")
-KINDS = ("json", "csv", "sha256")
 
 # (header, how to read it from the client view of a standard)
 CSV_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
@@ -115,10 +114,8 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(temp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-        except FileNotFoundError:
-            pass
         raise
     _fsync_dir(path.parent)
 
@@ -219,7 +216,7 @@ def _diff(path: str, got: Any, want: Any, out: list[str]) -> None:
             else:
                 _diff(where, got[key], want[key], out)
     elif isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             _diff(f"{path}[{i}]", g, w, out)
     elif got != want or type(got) is not type(want):
         out.append(f"{path}: file says {_show(got)}, the log says {_show(want)}")
@@ -273,7 +270,7 @@ def _compare_csv(name: str, got: bytes, want: bytes, out: list[str]) -> None:
         if len(g) != len(w):
             out.append(f"{name}: {code}: {len(g)} columns, expected {len(w)}")
             continue
-        for column, a, b in zip(header, g, w):
+        for column, a, b in zip(header, g, w, strict=True):
             if a != b:
                 out.append(f"{name}: {code}: {column}: file says {a!r}, the log says {b!r}")
     if len(out) == before:
@@ -322,17 +319,17 @@ def verify(app: Any, json_path: Path | str,
     try:
         day = date.fromisoformat(doc["as_of"])
     except (KeyError, TypeError, ValueError):
-        return problems + [f"as_of: file says {_show(doc.get('as_of'))}, not a YYYY-MM-DD date"], {}
+        return [*problems, f"as_of: file says {_show(doc.get('as_of'))}, not a YYYY-MM-DD date"], {}
     position = doc.get("position")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        return problems + [f"position: file says {_show(position)}, not a log position"], {}
+        return [*problems, f"position: file says {_show(position)}, not a log position"], {}
     m = NAME.match(path.name)
     if m and m.group(1) != day.isoformat():
         problems.append(f"as_of: file says {day.isoformat()}, its name says {m.group(1)}")
 
     end = app.recorder.max_notification_id() or 0
     if position > end:
-        return problems + [f"position: file says {position}, the log ends at {end}"], {}
+        return [*problems, f"position: file says {position}, the log ends at {end}"], {}
 
     total = 2 * position
 

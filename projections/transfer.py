@@ -55,7 +55,8 @@ def read_header(lines: Iterator[str]) -> dict[str, Any]:
     return header
 
 
-def _events(lines: Iterator[str], header: dict[str, Any]):
+def _events(lines: Iterator[str],
+            header: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], tuple[int, str]]]:
     """Yield (row, link) per event, checking order and every chain hash, and
     at the end that the file holds all its header promised."""
     previous, last, count = chain.GENESIS, 0, 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from lifecycle.domain import Edition, LEVEL_LABELS
+from lifecycle.domain import LEVEL_LABELS, Edition
 from lifecycle.status import LABELS, edition_status
-from projections.documents import edition_number
-from projections.queries import StandardRows
+from projections.documents import StandardRows, edition_number
 
 _DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
 BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effective_on",

@@ -11,6 +11,11 @@ from projections.projector import Change
 from projections.schema import BITEMPORAL, OPEN, POSITION_NAME, TABLES
 
 
+def values(row: Any) -> tuple[Any, ...]:
+    """A row as a tuple, whether the driver gives sqlite3.Row or a dict (psycopg)."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
 def _where(identity: tuple[str, ...]) -> str:
     return " AND ".join(f"{c} = ?" for c in identity)
 

@@ -41,10 +41,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,12 +123,12 @@ def plan_history(rng: random.Random, index: int, category: str, sub_item: str,
     from lifecycle.domain import ReviewOutcome, Standard
 
     steps: list[Step] = []
-    last = [datetime(2000, 1, 1, tzinfo=timezone.utc)]
+    last = [datetime(2000, 1, 1, tzinfo=UTC)]
 
     def at(day: date) -> datetime | None:
         moment = datetime.combine(day, dtime(9, 0), OFFICE) + timedelta(minutes=rng.randrange(8 * 60),
                                                                          seconds=rng.random())
-        moment = max(moment, last[0] + timedelta(seconds=1)).astimezone(timezone.utc)
+        moment = max(moment, last[0] + timedelta(seconds=1)).astimezone(UTC)
         if moment.astimezone(OFFICE).date() >= today:
             return None
         last[0] = moment
@@ -251,13 +253,23 @@ def event_clock(now: list[datetime]):
         domain.CanCreateTimestamp.create_timestamp = original
 
 
+def add_user(app: Any, name: str, roles: list[Any]) -> str:
+    """A user for the benchmark's requests; returns its token."""
+    from lifecycle.commands import AddUser
+    from lifecycle.users import token_pair
+
+    token, digest = token_pair()
+    app.handle(AddUser(name=name, roles=tuple(roles), token_hash=digest, actor="bench"))
+    return token
+
+
 def schema_fingerprint() -> str:
     """The tables an empty store gets, plus this generator's version."""
-    from lifecycle.application import StandardsApp
+    from api.bootstrap import bootstrap
     from lifecycle.config import Settings
 
     with tempfile.TemporaryDirectory() as d:
-        app = StandardsApp(Settings(database_url=f"sqlite:///{d}/empty.db"))
+        app = bootstrap(Settings(database_url=f"sqlite:///{d}/empty.db"))
         app.close()
         with contextlib.closing(sqlite3.connect(f"{d}/empty.db")) as db:
             ddl = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
@@ -267,11 +279,11 @@ def schema_fingerprint() -> str:
 def build_store(path: Path, n: int, log: Callable[[str], None], extra_edits: int = 0) -> dict[str, Any]:
     """Write n standards' histories through the aggregate, the projector and
     the recorder, in global time order, BATCH_EVENTS events per transaction."""
-    from lifecycle.application import StandardsApp
+    from api.bootstrap import bootstrap
     from lifecycle.config import Settings
     from projections.rebuild import Track
 
-    app = StandardsApp(Settings(database_url=f"sqlite:///{path}"))
+    app = bootstrap(Settings(database_url=f"sqlite:///{path}"))
     today = app.today()
     rng = random.Random(SEED)
     seq = [0]
@@ -296,7 +308,7 @@ def build_store(path: Path, n: int, log: Callable[[str], None], extra_edits: int
             for index, aggregate in touched.items():
                 t = tracks.setdefault(index, Track())
                 for event in aggregate.pending_events:
-                    t.state, t.slices, t.last_at, change = app.projector.step(t.state, t.slices, t.last_at,
+                    t.state, t.slices, t.last_at, change = app.projection.step(t.state, t.slices, t.last_at,
                                                                               event)
                     changes.append(change)
             events += len(changes)
@@ -570,11 +582,11 @@ class Bench:
 
     # ------------------------------------------------------------------ rebuild
     def rebuild(self) -> None:
-        from lifecycle.application import StandardsApp
+        from api.bootstrap import bootstrap
         from projections.rebuild import notifications, rebuild
 
         self.log("rebuild ...")
-        app = StandardsApp(self.settings)
+        app = bootstrap(self.settings)
         try:
             total = app.recorder.max_notification_id() or 0
             before = app.reads.dump()
@@ -604,14 +616,14 @@ class Bench:
     # ------------------------------------------------------------------ in process
     def in_process(self) -> None:
         from api import create_app
-        from lifecycle.application import StandardsApp
+        from api.bootstrap import bootstrap
         from lifecycle.users import Role
         from projections.queries import CatalogueFilter
 
         self.log("in process: catalogue and as-of ...")
-        app = StandardsApp(self.settings)
+        app = bootstrap(self.settings)
         try:
-            token = app.add_user("bench-auditor", [Role.AUDITOR])
+            token = add_user(app, "bench-auditor", [Role.AUDITOR])
             flask_app = create_app(service=app)
             client = flask_app.test_client()
             auth = {"Authorization": f"Bearer {token}"}
@@ -650,7 +662,7 @@ class Bench:
 
             def reads_direct() -> None:
                 after = rng.choice(codes[: max(1, len(codes) - 50)])
-                rows, _ = app.reads.catalogue(CatalogueFilter(after=after, limit=50), today)
+                app.reads.catalogue(CatalogueFilter(after=after, limit=50), today)
 
             iters = self.iterations(2000, 200)
             for fn in (page(""), filtered, reads_direct):  # warm up
@@ -725,12 +737,12 @@ class Bench:
 
     # ------------------------------------------------------------------ HTTP
     def http(self) -> None:
-        from lifecycle.application import StandardsApp
+        from api.bootstrap import bootstrap
         from lifecycle.users import Role
 
-        app = StandardsApp(self.settings)
+        app = bootstrap(self.settings)
         try:
-            tokens = {name: app.add_user(name, roles) for name, roles in
+            tokens = {name: add_user(app, name, roles) for name, roles in
                       (("bench-drafter", [Role.DRAFTER]), ("bench-reader", [Role.AUDITOR]))}
             with app.reads.cursor() as c:
                 c.execute("SELECT code, version FROM standard_log WHERE recorded_to = "
@@ -833,7 +845,7 @@ class Bench:
             "scale": {"standards": self.n, "events": self.events, "quick": self.quick},
             "store": {k: self.meta[k] for k in ("standards", "events", "built_on", "fingerprint")},
             "machine": {**machine(), "load_average_before": self.load_before},
-            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "clients": CLIENTS,
             "load_seconds": self.seconds(),
             "figures": [{"key": f.key, "figure": f.label, "value": f.value, "unit": f.unit,

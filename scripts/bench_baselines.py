@@ -25,7 +25,7 @@ class Thing(Aggregate):
     class Noted(Aggregate.Event):
         text: str
 
-        def apply(self, thing: "Thing") -> None:
+        def apply(self, thing: Thing) -> None:
             thing.notes.append(self.text)
 
     def __init__(self, title: str) -> None:

@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from api import create_app
-from lifecycle.application import StandardsApp
+from api.bootstrap import bootstrap
 from lifecycle.config import Settings
 from lifecycle.users import Role
-
+from projections.register import Register
+from tests.people import add_user
 
 STORES = ("sqlite", "postgresql")
 SERVER_URL = os.environ.get("LIFECYCLE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -72,14 +73,14 @@ def settings(store: str, tmp_path: Path, request) -> Settings:
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[StandardsApp]:
-    app = StandardsApp(settings)
+def service(settings: Settings) -> Iterator[Register]:
+    app = bootstrap(settings)
     yield app
     app.close()
 
 
 @pytest.fixture
-def app(service: StandardsApp):
+def app(service: Register):
     flask_app = create_app(service=service)
     flask_app.config.update(TESTING=True)
     return flask_app
@@ -108,9 +109,9 @@ ROLE_USERS = {
 
 
 @pytest.fixture
-def tokens(service: StandardsApp) -> dict[str, str]:
+def tokens(service: Register) -> dict[str, str]:
     """One user per role (and a second drafter); name -> bearer token."""
-    return {name: service.add_user(name, roles) for name, roles in ROLE_USERS.items()}
+    return {name: add_user(service, name, roles) for name, roles in ROLE_USERS.items()}
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from api.cli import main
 from tests.api.helpers import PREFIX, assert_problem
 

@@ -5,7 +5,7 @@ alone and together, on /standards, /standards/{code} and its editions."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -21,7 +21,7 @@ TRIAL = ["JGSW01001", "JGSW01002", "JGSW01003"]
 def stamp() -> str:
     """An RFC 3339 moment strictly between what was recorded before and after."""
     time.sleep(0.003)
-    moment = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     time.sleep(0.003)
     return moment
 
@@ -250,13 +250,13 @@ def test_invalid_clocks_and_unknown_parameters_are_422(api, before_seed):
 
 
 def test_known_at_takes_any_offset(api, before_seed):
-    after = datetime.now(timezone.utc) + timedelta(seconds=1)
+    after = datetime.now(UTC) + timedelta(seconds=1)
     for text in (after.strftime("%Y-%m-%dT%H:%M:%SZ"),
                  after.astimezone(timezone(timedelta(hours=8))).isoformat(),
                  after.astimezone(timezone(timedelta(hours=-5))).isoformat()):
         assert sorted(catalogue(api, known_at=text)) == SEED_CODES, text
     # a moment given in +08:00 that is before the seed in UTC sees nothing
-    before = datetime.strptime(before_seed, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    before = datetime.strptime(before_seed, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     shifted = before.astimezone(timezone(timedelta(hours=8))).isoformat()
     assert catalogue(api, known_at=shifted) == {}
     resp = api.client.get(f"{PREFIX}/standards?known_at={quote(shifted)}", headers=api.auth("auditor"))

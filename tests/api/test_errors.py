@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.helpers import PREFIX, assert_problem, days
+from tests.people import add_user
 
 
 # ------------------------------------------------------------------ 400
@@ -74,7 +75,7 @@ def test_revoked_token_is_401(api, runner):
 def test_self_approval_is_403(api, service):
     from lifecycle.users import Role
 
-    token = service.add_user("both", [Role.DRAFTER, Role.APPROVER])
+    token = add_user(service, "both", [Role.DRAFTER, Role.APPROVER])
     both = {"Authorization": f"Bearer {token}"}
     resp = api.client.post(PREFIX + "/standards", json={"category": "05", "title": "自己起草"},
                            headers=both)
@@ -95,7 +96,7 @@ def test_self_approval_is_403(api, service):
 def test_editor_may_not_approve_either(api, service):
     from lifecycle.users import Role
 
-    token = service.add_user("editor", [Role.DRAFTER, Role.APPROVER])
+    token = add_user(service, "editor", [Role.DRAFTER, Role.APPROVER])
     editor = {"Authorization": f"Bearer {token}"}
     code = api.draft()
     resp = api.client.patch(PREFIX + f"/standards/{code}/draft", json={"summary": "补充"},
@@ -112,7 +113,7 @@ def test_editor_may_not_approve_either(api, service):
 def test_revision_drafter_may_not_approve_it(api, service):
     from lifecycle.users import Role
 
-    token = service.add_user("reviser", [Role.DRAFTER, Role.APPROVER])
+    token = add_user(service, "reviser", [Role.DRAFTER, Role.APPROVER])
     reviser = {"Authorization": f"Bearer {token}"}
     code, etag = api.issued(approved_on=api.today - days(400), issued_on=api.today - days(390))
     resp = api.client.post(PREFIX + f"/standards/{code}/revisions", json={"reason": "修订"},

@@ -28,11 +28,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api import create_app
+from api.bootstrap import bootstrap
+from lifecycle import commands as cmd
 from lifecycle import numbering
-from lifecycle.application import StandardsApp
 from lifecycle.config import Settings
 from lifecycle.seed import seed
 from lifecycle.users import Role
+from tests.people import add_user, reissue_token, revoke_user, send
 
 PREFIX = "/api/v1"
 # CI runs the fixed, derandomised set; FUZZ_SEED / FUZZ_EXAMPLES explore further
@@ -73,12 +75,12 @@ class Fuzz:
     """The store under test and what the hooks need to know about it."""
 
     def __init__(self, database_url: str) -> None:
-        self.service = StandardsApp(Settings(database_url=database_url))
+        self.service = bootstrap(Settings(database_url=database_url))
         self.app = create_app(service=self.service)
         self.app.config.update(TESTING=True)
         self.client = self.app.test_client()
-        self.token = self.service.add_user(FUZZER, list(Role))
-        self.tokens = {FUZZER: self.token, "auditor": self.service.add_user("auditor", [Role.AUDITOR]),
+        self.token = add_user(self.service, FUZZER, list(Role))
+        self.tokens = {FUZZER: self.token, "auditor": add_user(self.service, "auditor", [Role.AUDITOR]),
                        "nobody": "not-a-token"}
         self.codes = self._populate()
         self.calls = 0
@@ -88,35 +90,35 @@ class Fuzz:
         """The 2018 catalogue plus standards in every stage, drafted by
         someone else so that the fuzzer may approve them."""
         s = self.service
-        s.add_user("author", [Role.DRAFTER])
-        s.add_user("boss", [Role.APPROVER, Role.PUBLISHER])
+        add_user(s, "author", [Role.DRAFTER])
+        add_user(s, "boss", [Role.APPROVER, Role.PUBLISHER])
         codes = [str(n).split("—")[0] for n in seed(s)]
         today = s.today()
 
         def new(title: str):
-            drafted = s.draft("06", {"title": title, "summary": "第一行\n第二行"}, actor="author")
+            drafted = send(s, cmd.DraftStandard, category="06", actor="author",
+                           fields={"title": title, "summary": "第一行\n第二行"})
             return numbering.parse_code(drafted.code)
+
+        def issue(code, approved, issued, effective, trial=False):
+            send(s, cmd.Submit, code, actor="author")
+            send(s, cmd.Approve, code, approved_on=approved, actor="boss")
+            send(s, cmd.Publish, code, issued_on=issued, effective_on=effective, trial=trial, actor="boss")
 
         drafting = new("起草中的标准")                           # draft
         submitted = new("送审中的标准")
-        s.submit(submitted, None, actor="author")                # under review
+        send(s, cmd.Submit, submitted, actor="author")           # under review
         approved = new("已批准的标准")
-        s.submit(approved, None, actor="author")
-        s.approve(approved, None, today, actor="boss")           # approved
+        send(s, cmd.Submit, approved, actor="author")
+        send(s, cmd.Approve, approved, approved_on=today, actor="boss")  # approved
         issued = new("现行的标准")
-        s.submit(issued, None, actor="author")
-        s.approve(issued, None, date(2020, 3, 1), actor="boss")
-        s.publish(issued, None, date(2020, 3, 2), date(2020, 4, 1), False, actor="boss")
+        issue(issued, date(2020, 3, 1), date(2020, 3, 2), date(2020, 4, 1))
         revising = new("修订中的标准")
-        s.submit(revising, None, actor="author")
-        s.approve(revising, None, date(2021, 5, 1), actor="boss")
-        s.publish(revising, None, date(2021, 5, 2), date(2021, 6, 1), True, actor="boss")
-        s.open_revision(revising, None, actor="author", reason="修订")
+        issue(revising, date(2021, 5, 1), date(2021, 5, 2), date(2021, 6, 1), trial=True)
+        send(s, cmd.OpenRevision, revising, actor="author", reason="修订")
         withdrawn = new("已废止的标准")
-        s.submit(withdrawn, None, actor="author")
-        s.approve(withdrawn, None, date(2019, 5, 1), actor="boss")
-        s.publish(withdrawn, None, date(2019, 5, 2), date(2019, 6, 1), False, actor="boss")
-        s.withdraw(withdrawn, None, date(2022, 1, 1), actor="boss", reason="废止")
+        issue(withdrawn, date(2019, 5, 1), date(2019, 5, 2), date(2019, 6, 1))
+        send(s, cmd.Withdraw, withdrawn, withdrawn_on=date(2022, 1, 1), actor="boss", reason="废止")
         codes += [str(c) for c in (drafting, submitted, approved, issued, revising, withdrawn)]
         return codes
 
@@ -237,11 +239,11 @@ def test_every_answer_conforms(case, fuzz: Fuzz):
 def test_unknown_and_revoked_tokens_get_the_same_401(client, service, tokens):
     """An unknown token, a revoked user's token and a replaced token are
     indistinguishable: the same status, headers and bytes."""
-    service.add_user("leaver", [Role.AUDITOR])
-    revoked = service.reissue_token("leaver")
-    service.revoke_user("leaver")
+    add_user(service, "leaver", [Role.AUDITOR])
+    revoked = reissue_token(service, "leaver")
+    revoke_user(service, "leaver")
     old = tokens["auditor"]
-    service.reissue_token("auditor")
+    reissue_token(service, "auditor")
     answers = []
     for token in ("no-such-token", revoked, old, "", "x" * 5000):
         resp = client.get(f"{PREFIX}/standards", headers={"Authorization": f"Bearer {token}"})

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from api import create_app
-from lifecycle.application import StandardsApp
+from api.bootstrap import bootstrap
 from lifecycle.config import Settings
 from lifecycle.users import Role
 from tests.api.helpers import PREFIX, assert_problem
+from tests.people import add_user
 
 
 @pytest.fixture(params=["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Shanghai"])
 def zoned(request, tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'tz.db'}", timezone=request.param)
-    service = StandardsApp(settings)
+    service = bootstrap(settings)
     app = create_app(service=service)
     app.config.update(TESTING=True)
     users = {
-        "drafter": service.add_user("d", [Role.DRAFTER]),
-        "approver": service.add_user("a", [Role.APPROVER]),
-        "publisher": service.add_user("p", [Role.PUBLISHER]),
+        "drafter": add_user(service, "d", [Role.DRAFTER]),
+        "approver": add_user(service, "a", [Role.APPROVER]),
+        "publisher": add_user(service, "p", [Role.PUBLISHER]),
     }
     yield app.test_client(), service, {k: {"Authorization": f"Bearer {v}"} for k, v in users.items()}
     service.close()
@@ -58,5 +59,5 @@ def test_today_is_the_zone_calendar_day(zoned):
     rows = client.get(PREFIX + "/standards?status=current", headers=h["drafter"]).get_json()["items"]
     assert [r["code"] for r in rows] == [code]
     # effective tomorrow in the zone: issued, not yet in force
-    utc_today = datetime.now(timezone.utc).date()
+    utc_today = datetime.now(UTC).date()
     assert utc_today - zone_today in (timedelta(0), timedelta(1), timedelta(-1))

@@ -11,7 +11,6 @@ LIFECYCLE_FAULT_SECONDS sets how long the load runs (default 20)."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import secrets
@@ -19,7 +18,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -9,13 +9,15 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from lifecycle import commands as cmd
 from lifecycle import numbering
 from lifecycle.domain import Standard
 from lifecycle.seed import seed
+from lifecycle.vocabulary import ReviewOutcome
 from projections.documents import record_time, rows_of
 from projections.projector import event_at
 from projections.queries import CatalogueFilter
@@ -36,31 +38,40 @@ def _histories(svc, today: date) -> list[list]:
 
     def draft(code, title, actor=D1, **extra):
         c = C(code)
-        return lambda: svc.draft(c.category, {"title": title, **extra}, actor=actor, sub_item=c.sub_item)
+        return lambda: svc.handle(cmd.DraftStandard(category=c.category, sub_item=c.sub_item,
+                                                    fields={"title": title, **extra}, actor=actor))
 
     def edit(code, actor=D2, **changes):
-        return lambda: svc.edit_draft(C(code), None, changes, actor, reason="措辞修改")
+        return lambda: svc.handle(cmd.EditDraft(code=C(code), expected_version=None, changes=changes,
+                                                actor=actor, reason="措辞修改"))
 
     def submit(code, actor=D1):
-        return lambda: svc.submit(C(code), None, actor)
+        return lambda: svc.handle(cmd.Submit(code=C(code), expected_version=None, actor=actor))
 
     def back(code, actor=R1):
-        return lambda: svc.request_changes(C(code), None, actor, "请补充范围")
+        return lambda: svc.handle(cmd.RequestChanges(code=C(code), expected_version=None, actor=actor,
+                                                     reason="请补充范围"))
 
     def approve(code, on, actor=A1):
-        return lambda: svc.approve(C(code), None, on, actor)
+        return lambda: svc.handle(cmd.Approve(code=C(code), expected_version=None, approved_on=on,
+                                              actor=actor))
 
     def publish(code, issued, effective, trial=False, actor=P1):
-        return lambda: svc.publish(C(code), None, issued, effective, trial, actor)
+        return lambda: svc.handle(cmd.Publish(code=C(code), expected_version=None, issued_on=issued,
+                                              effective_on=effective, trial=trial, actor=actor))
 
     def revise(code, actor=D1, title=None):
-        return lambda: svc.open_revision(C(code), None, actor, "修订：内容更新", title=title)
+        return lambda: svc.handle(cmd.OpenRevision(code=C(code), expected_version=None, actor=actor,
+                                                   reason="修订：内容更新", title=title))
 
     def withdraw(code, on, actor=A2):
-        return lambda: svc.withdraw(C(code), None, on, actor, "废止：不再适用")
+        return lambda: svc.handle(cmd.Withdraw(code=C(code), expected_version=None, withdrawn_on=on,
+                                               actor=actor, reason="废止：不再适用"))
 
     def review(code, on, outcome, actor=A2):
-        return lambda: svc.review(C(code), None, on, outcome, actor, f"复审：{outcome}")
+        return lambda: svc.handle(cmd.Review(code=C(code), expected_version=None, reviewed_on=on,
+                                             outcome=ReviewOutcome(outcome), actor=actor,
+                                             reason=f"复审：{outcome}"))
 
     return [
         # seeded, approved 2018: issue, revise (changes requested once), review
@@ -189,7 +200,7 @@ class Oracle:
 
 
 def _moments(times: list[str]) -> list[str | None]:
-    parse = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)  # noqa: E731
+    parse = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)  # noqa: E731
     first, last = parse(times[0]), parse(times[-1])
     out: list[str | None] = [None, record_time(first - timedelta(seconds=1)),
                              record_time(first - timedelta(microseconds=1)),
@@ -206,7 +217,7 @@ def _moments(times: list[str]) -> list[str | None]:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def history(request, tmp_path_factory):
     """The history, recorded once per kind of store (PostgreSQL as tests/conftest.py provides it)."""
-    from lifecycle.application import StandardsApp
+    from api.bootstrap import bootstrap
     from lifecycle.config import Settings
 
     if request.param == "sqlite":
@@ -219,7 +230,7 @@ def history(request, tmp_path_factory):
         from tests.conftest import reset_postgres
 
         reset_postgres(url)
-    svc = StandardsApp(Settings(database_url=url))
+    svc = bootstrap(Settings(database_url=url))
     _build(svc)
     yield svc
     svc.close()
@@ -287,7 +298,7 @@ def test_tables_equal_a_replay_for_random_pairs_of_clocks(history):
 def test_catalogue_before_everything_is_empty_and_now_is_full(history):
     oracle = Oracle(history)
     before = record_time(datetime.strptime(oracle.times[0], "%Y-%m-%dT%H:%M:%S.%fZ")
-                         .replace(tzinfo=timezone.utc) - timedelta(seconds=1))
+                         .replace(tzinfo=UTC) - timedelta(seconds=1))
     today = history.today()
     assert history.reads.catalogue(CatalogueFilter(limit=500), today, before) == ([], False)
     rows, _ = history.reads.catalogue(CatalogueFilter(limit=500), today, None)
@@ -306,10 +317,10 @@ def test_rebuild_gives_the_same_rows(history):
 @pytest.fixture
 def lone(tmp_path):
     """A store of its own (SQLite), so as not to share the module's PostgreSQL database."""
-    from lifecycle.application import StandardsApp
+    from api.bootstrap import bootstrap
     from lifecycle.config import Settings
 
-    svc = StandardsApp(Settings(database_url=f"sqlite:///{tmp_path / 'skew.db'}"))
+    svc = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'skew.db'}"))
     yield svc
     svc.close()
 
@@ -333,13 +344,15 @@ def _skewed_history(svc, skew) -> None:
     recorded_to < recorded_from, and differed from a rebuild and a replay."""
     code = C("JGSW02001")
     skew["by"] = timedelta(seconds=10)
-    svc.draft("02", {"title": "机关经费管理标准 时钟"}, actor=D1, sub_item="001")
+    svc.handle(cmd.DraftStandard(category="02", sub_item="001", fields={"title": "机关经费管理标准 时钟"},
+                                 actor=D1))
     skew["by"] = timedelta(0)
-    for command in (lambda: svc.submit(code, None, D1),
-                    lambda: svc.approve(code, None, date(2020, 1, 1), A1),
-                    lambda: svc.publish(code, None, date(2020, 2, 1), date(2020, 3, 1), False, P1)):
+    for command in (cmd.Submit(code=code, expected_version=None, actor=D1),
+                    cmd.Approve(code=code, expected_version=None, approved_on=date(2020, 1, 1), actor=A1),
+                    cmd.Publish(code=code, expected_version=None, issued_on=date(2020, 2, 1),
+                                effective_on=date(2020, 3, 1), actor=P1)):
         time.sleep(0.002)
-        command()
+        svc.handle(command)
 
 
 def test_a_clock_that_ran_ahead_gives_the_same_rows_as_a_rebuild(lone, skewed_clock):
@@ -355,7 +368,7 @@ def test_a_clock_that_ran_ahead_answers_like_a_replay(lone, skewed_clock):
     _skewed_history(service, skewed_clock)
     oracle = Oracle(service)
     zone = service.settings.zone
-    parse = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)  # noqa: E731
+    parse = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)  # noqa: E731
     start = parse(oracle.times[0]) - timedelta(seconds=12)
     moments = [record_time(start + timedelta(milliseconds=250 * i)) for i in range(100)] + [None]
     for known_at in moments:

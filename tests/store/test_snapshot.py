@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from lifecycle import commands as cmd
 from lifecycle import numbering
 from lifecycle.seed import seed
 from projections import snapshot as snap
@@ -245,8 +246,10 @@ def test_verify_still_ok_after_later_commands(seeded, runner, out):
     write(runner, out / "old", "--as-of", DAY.isoformat())
     code = numbering.parse_code("JGSW01001")
     version = seeded.reads.standard("JGSW01001", DAY).version
-    seeded.withdraw(code, version, date(2019, 3, 1), "政策法规处", "并入新版编号规则")
-    seeded.draft("05", {"title": "后勤服务管理标准 车辆服务工作指南"}, actor="政策法规处")
+    seeded.handle(cmd.Withdraw(code=code, expected_version=version, withdrawn_on=date(2019, 3, 1),
+                               actor="政策法规处", reason="并入新版编号规则"))
+    seeded.handle(cmd.DraftStandard(category="05", fields={"title": "后勤服务管理标准 车辆服务工作指南"},
+                                    actor="政策法规处"))
     old = out / "old" / "catalogue-2019-06-01.json"
     result = verify(runner, old)
     assert result.exit_code == 0, result.stderr

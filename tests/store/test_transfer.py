@@ -9,30 +9,35 @@ from pathlib import Path
 
 import pytest
 
+from api.bootstrap import bootstrap
 from api.cli import main
+from lifecycle import commands as cmd
 from lifecycle import numbering
-from lifecycle.application import StandardsApp
 from lifecycle.config import Settings
 from lifecycle.seed import seed
 from lifecycle.users import Role
 from projections.queries import CatalogueFilter
+from projections.register import Register
 from projections.verify import verify_log
 from tests.conftest import reset_postgres
+from tests.people import add_user
 
 
-def history(app: StandardsApp) -> None:
+def history(app: Register) -> None:
     seed(app)
     code = numbering.parse_code("JGSW05001")
-    app.publish(code, None, date(2019, 3, 1), date(2019, 4, 1), False, actor="pub")
-    app.open_revision(code, None, actor="drafter", reason="复审：修订")
-    app.submit(code, None, actor="drafter")
-    app.approve(code, None, date(2021, 5, 10), actor="approver")
-    app.publish(code, None, date(2021, 6, 1), date(2021, 7, 1), True, actor="pub")
-    app.withdraw(numbering.parse_code("JGSW01002"), None, date(2024, 1, 1), actor="approver",
-                 reason="并入 JGSW01003")
+    on = {"code": code, "expected_version": None}
+    app.handle(cmd.Publish(**on, issued_on=date(2019, 3, 1), effective_on=date(2019, 4, 1), actor="pub"))
+    app.handle(cmd.OpenRevision(**on, actor="drafter", reason="复审：修订"))
+    app.handle(cmd.Submit(**on, actor="drafter"))
+    app.handle(cmd.Approve(**on, approved_on=date(2021, 5, 10), actor="approver"))
+    app.handle(cmd.Publish(**on, issued_on=date(2021, 6, 1), effective_on=date(2021, 7, 1), trial=True,
+                           actor="pub"))
+    app.handle(cmd.Withdraw(code=numbering.parse_code("JGSW01002"), expected_version=None,
+                            withdrawn_on=date(2024, 1, 1), actor="approver", reason="并入 JGSW01003"))
 
 
-def catalogue(app: StandardsApp, day: date) -> list:
+def catalogue(app: Register, day: date) -> list:
     rows, _ = app.reads.catalogue(CatalogueFilter(limit=500), day)
     return [(r.code, r.version, r.state, r.doc, r.editions) for r in rows]
 
@@ -61,9 +66,9 @@ def test_sqlite_to_postgresql_to_sqlite(stores, tmp_path):
 
     runner = CliRunner()
     first_url, pg_url, back_url = stores
-    first = StandardsApp(Settings(database_url=first_url))
+    first = bootstrap(Settings(database_url=first_url))
     history(first)
-    first.add_user("auditor1", [Role.AUDITOR])
+    add_user(first, "auditor1", [Role.AUDITOR])
     head, last, broken = verify_log(first)
     assert broken is None
 
@@ -73,15 +78,15 @@ def test_sqlite_to_postgresql_to_sqlite(stores, tmp_path):
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
     assert import_from(runner, back_url, tmp_path / "two.jsonl") == head
 
-    pg = StandardsApp(Settings(database_url=pg_url))
-    back = StandardsApp(Settings(database_url=back_url))
+    pg = bootstrap(Settings(database_url=pg_url))
+    back = bootstrap(Settings(database_url=back_url))
     for app in (pg, back):
         assert verify_log(app)[:2] == (head, last)
         for day in (date(2019, 6, 1), date(2021, 6, 15), date(2021, 7, 1), date(2025, 1, 1)):
             assert catalogue(app, day) == catalogue(first, day)
         assert app.reads.dump() == first.reads.dump()
     # The log goes on where it left off on the new store.
-    pg.draft("06", {"title": "迁移后的第一个草案"}, actor="drafter")
+    pg.handle(cmd.DraftStandard(category="06", fields={"title": "迁移后的第一个草案"}, actor="drafter"))
     assert pg.recorder.max_notification_id() == last + 1
     assert verify_log(pg)[2] is None
     for app in (first, pg, back):
@@ -101,7 +106,7 @@ def test_a_damaged_file_loads_nothing(damage, tmp_path, stores):
 
     runner = CliRunner()
     first_url, pg_url, _ = stores
-    first = StandardsApp(Settings(database_url=first_url))
+    first = bootstrap(Settings(database_url=first_url))
     history(first)
     first.close()
     path = tmp_path / "log.jsonl"
@@ -124,7 +129,7 @@ def test_a_damaged_file_loads_nothing(damage, tmp_path, stores):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = runner.invoke(main, ["import", str(path)], env={"LIFECYCLE_DATABASE_URL": pg_url})
     assert result.exit_code != 0 and expected in result.output, result.output
-    pg = StandardsApp(Settings(database_url=pg_url))
+    pg = bootstrap(Settings(database_url=pg_url))
     assert not pg.recorder.max_notification_id()
     assert pg.reads.dump()["standard_log"] == []
     pg.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-
 import standard_builders as b
+
 from lifecycle.domain import ReviewOutcome, Standard
 from lifecycle.errors import Conflict, Forbidden, InvalidInput
 from lifecycle.numbering import parse_code

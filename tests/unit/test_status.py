@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-
 import standard_builders as b
+
 from lifecycle.domain import Standard
 from lifecycle.status import (
     EDITION_STATUSES,

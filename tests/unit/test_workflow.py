@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-
 import standard_builders as b
+
 from lifecycle.domain import ReviewOutcome, Standard
 from lifecycle.errors import InvalidTransition
 from lifecycle.workflow import TRANSITIONS, Stage, check

@@ -9,11 +9,7 @@ from pathlib import Path
 
 import click
 
-
-def _app():
-    from api.cli import _app as app_for_this_command
-
-    return app_for_this_command()
+from api.cli.common import open_register
 
 
 @click.group(invoke_without_command=True)
@@ -36,7 +32,7 @@ def snapshot(ctx: click.Context, directory: Path | None, as_of: datetime | None,
         raise click.UsageError("Missing option '--dir' (or use: lifecycle snapshot verify FILE)")
     from projections.snapshot import write
 
-    app = _app()
+    app = open_register()
     try:
         day: date = as_of.date() if as_of is not None else app.today()
         written, facts = write(app, directory, day, keep)
@@ -58,7 +54,7 @@ def verify_command(file: Path) -> None:
 
     from projections.snapshot import verify
 
-    app = _app()
+    app = open_register()
     with tqdm(total=0, unit="event", desc="verify", file=sys.stderr, leave=False, delay=0.5) as bar:
         def progress(n: int, total: int) -> None:
             if bar.total != total:

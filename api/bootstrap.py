@@ -1,0 +1,34 @@
+"""The composition root: the one place that wires the register together
+(cosmicpython's bootstrap.py). The Flask app, the `lifecycle` CLI and
+gunicorn's master all build their register here.
+
+eventsourcing picks the application recorder by topic from the environment;
+ours are the library's SQLite and PostgreSQL recorders extended to write the
+chain and the projections in the transaction that records the events."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from lifecycle.config import Settings
+from projections.register import Register
+
+RECORDERS = {
+    "sqlite": "projections.recorder:ProjectingSQLiteRecorder",
+    "postgresql": "projections.pg_recorder:ProjectingPostgresRecorder",
+}
+
+
+def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -> Register:
+    """The register on the configured store. `create_tables=False` in
+    gunicorn's workers: the master prepared the store before they started."""
+    settings = settings or Settings.from_env()
+    env = {**settings.eventsourcing_env(create_tables),
+           "APPLICATION_RECORDER_TOPIC": RECORDERS[settings.store_kind]}
+    return Register(settings, env)
+
+
+def service() -> Register:
+    """The register of the Flask app handling this request."""
+    register: Register = current_app.extensions["lifecycle"]
+    return register

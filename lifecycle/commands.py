@@ -1,0 +1,236 @@
+"""Every command of the register, declared once.
+
+A command is plain data (a frozen dataclass) sent by one person. Its
+declaration says everything else the system needs to know about it: the
+stages of a standard it may start from, the roles that may send it, its name
+in English and in Chinese, the event it records and what signing it means,
+and (its `run` method) the domain method it calls. The transition table
+(workflow.TRANSITIONS), the permission table (users.PERMISSIONS), the API's
+role checks and the audit log's words are all read from REGISTRY.
+
+To add a command: declare it here with @declare, give its aggregate the
+method `run` calls, and give it a route (api/) if people send it over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from lifecycle.numbering import StandardCode
+from lifecycle.vocabulary import ReviewOutcome, Role, Stage
+
+if TYPE_CHECKING:
+    from lifecycle.domain import Standard
+
+S = Stage
+DRAFTS = frozenset({S.DRAFT, S.REVISION_DRAFT})
+UNDER_REVIEW = frozenset({S.UNDER_REVIEW, S.REVISION_UNDER_REVIEW})
+APPROVED = frozenset({S.APPROVED, S.REVISION_APPROVED})
+REVISING = frozenset({S.REVISION_DRAFT, S.REVISION_UNDER_REVIEW, S.REVISION_APPROVED})
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the system knows about one command."""
+
+    name: str                   # stable identifier: "approve"
+    word: str                   # in English messages: "cannot approve JGSW05001 …"
+    label: str                  # 批准: in the audit log and on pages
+    roles: frozenset[Role]      # who may send it
+    stages: frozenset[Stage]    # where it may start from; empty: it creates its aggregate
+    records: str                # the event type it records, as the audit log names it
+    signature: str | None       # what signing it means (21 CFR Part 11 §11.50), if it is a signature
+    command: type[Command]
+
+
+REGISTRY: dict[str, Spec] = {}
+
+C = TypeVar("C", bound="type[Command]")
+
+
+def declare(*, name: str, word: str, label: str, roles: Iterable[Role], records: str,
+            stages: Iterable[Stage] = (), signature: str | None = None) -> Callable[[C], C]:
+    """Class decorator: put a command in the registry."""
+    def register(cls: C) -> C:
+        if name in REGISTRY:
+            raise ValueError(f"command {name!r} declared twice")
+        spec = Spec(name, word, label, frozenset(roles), frozenset(stages), records, signature, cls)
+        REGISTRY[name] = spec
+        cls.spec = spec
+        return cls
+    return register
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the service layer knows that a command does not say."""
+
+    today: date  # in the office's calendar (LIFECYCLE_TIMEZONE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    spec: ClassVar[Spec]
+    actor: str                  # who sends it (from their token, never from the body)
+    reason: str | None = None   # why: kept on the event
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandardCommand(Command):
+    """A command on an existing standard, at the version its sender last read."""
+
+    code: StandardCode
+    expected_version: int | None  # from If-Match; None for `If-Match: *`
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserCommand(Command):
+    name: str
+
+
+# ---------------------------------------------------------------- standards
+@declare(name="draft", word="draft", label="起草", roles={Role.DRAFTER}, records="standard.drafted")
+@dataclass(frozen=True, kw_only=True)
+class DraftStandard(Command):
+    """Draft a new standard; without `sub_item`, the next free one (顺延编号)."""
+
+    category: str
+    fields: dict[str, Any] = field(default_factory=dict)  # title, level, kind, …
+    sub_item: str | None = None
+
+
+@declare(name="edit_draft", word="edit the draft", label="修改草案", roles={Role.DRAFTER},
+         stages=DRAFTS, records="standard.draft_edited")
+@dataclass(frozen=True, kw_only=True)
+class EditDraft(StandardCommand):
+    """Edit the open draft."""
+
+    changes: dict[str, Any]
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.edit_draft(self.changes, self.actor, self.reason)
+
+
+@declare(name="submit", word="submit", label="送审", roles={Role.DRAFTER}, stages=DRAFTS,
+         records="standard.submitted")
+@dataclass(frozen=True, kw_only=True)
+class Submit(StandardCommand):
+    """Submit the open draft for review (送审)."""
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.submit(self.actor, self.reason)
+
+
+@declare(name="request_changes", word="request changes", label="退回修改",
+         roles={Role.REVIEWER, Role.APPROVER}, stages=UNDER_REVIEW,
+         records="standard.changes_requested", signature="review: changes requested")
+@dataclass(frozen=True, kw_only=True)
+class RequestChanges(StandardCommand):
+    """Send the draft back to the drafter with a comment (退回修改)."""
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.request_changes(self.actor, self.reason or "")
+
+
+@declare(name="approve", word="approve", label="批准", roles={Role.APPROVER}, stages=UNDER_REVIEW,
+         records="standard.approved", signature="approval")
+@dataclass(frozen=True, kw_only=True)
+class Approve(StandardCommand):
+    """Approve (批准): the approval date's year becomes the year code."""
+
+    approved_on: date | None = None  # default today
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.approve(self.approved_on or ctx.today, ctx.today, self.actor, self.reason)
+
+
+@declare(name="publish", word="issue", label="发布", roles={Role.PUBLISHER}, stages=APPROVED,
+         records="standard.issued", signature="issue")
+@dataclass(frozen=True, kw_only=True)
+class Publish(StandardCommand):
+    """Issue (发布) the approved edition: issue date, effective date, trial or formal."""
+
+    issued_on: date
+    effective_on: date
+    trial: bool = False
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.publish(self.issued_on, self.effective_on, self.trial, self.actor, self.reason)
+
+
+@declare(name="open_revision", word="open a revision", label="修订", roles={Role.DRAFTER},
+         stages={S.ISSUED}, records="standard.revision_opened")
+@dataclass(frozen=True, kw_only=True)
+class OpenRevision(StandardCommand):
+    """Open a revision draft (修订); the edition in force stays in force."""
+
+    title: str | None = None
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.open_revision(self.actor, self.reason or "", self.title)
+
+
+@declare(name="withdraw", word="withdraw", label="废止", roles={Role.APPROVER},
+         stages={S.ISSUED, *REVISING}, records="standard.withdrawn", signature="withdrawal")
+@dataclass(frozen=True, kw_only=True)
+class Withdraw(StandardCommand):
+    """Withdraw (废止) the standard from a date, with a reason."""
+
+    withdrawn_on: date
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.withdraw(self.withdrawn_on, self.actor, self.reason or "")
+
+
+@declare(name="review", word="record a periodic review", label="复审", roles={Role.APPROVER},
+         stages={S.ISSUED}, records="standard.reviewed", signature="periodic review")
+@dataclass(frozen=True, kw_only=True)
+class Review(StandardCommand):
+    """Record a periodic review (复审): confirm, revise or withdraw."""
+
+    reviewed_on: date
+    outcome: ReviewOutcome
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.review(self.reviewed_on, self.outcome, ctx.today, self.actor, self.reason)
+
+
+# ---------------------------------------------------------------- users
+@declare(name="add_user", word="add a user", label="添加用户", roles={Role.ADMIN},
+         records="user.added")
+@dataclass(frozen=True, kw_only=True)
+class AddUser(UserCommand):
+    """Add a user with roles and a token."""
+
+    roles: tuple[Role, ...]
+    token_hash: str  # only the SHA-256 of the token is ever stored
+
+
+@declare(name="revoke_token", word="revoke a token", label="吊销令牌", roles={Role.ADMIN},
+         records="user.token_revoked")
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(UserCommand):
+    """Revoke a user's token at once."""
+
+
+@declare(name="issue_token", word="issue a new token", label="更换令牌", roles={Role.ADMIN},
+         records="user.token_issued")
+@dataclass(frozen=True, kw_only=True)
+class IssueToken(UserCommand):
+    """Give a user a new token; the old one stops working."""
+
+    token_hash: str
+
+
+def spec_of_event(event_type: str) -> Spec | None:
+    """The command that records this event type ("standard.approved")."""
+    return _BY_EVENT.get(event_type)
+
+
+_BY_EVENT = {spec.records: spec for spec in REGISTRY.values()}

@@ -1,0 +1,74 @@
+"""The command registry (lifecycle/commands.py) is the one declaration of
+every command: the transition table, the permissions, the routes' role
+checks and the audit log's words are read from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from api import create_app
+from api.standards import COMMAND_ROUTES
+from lifecycle.commands import REGISTRY, Command, StandardCommand, UserCommand, spec_of_event
+from lifecycle.users import PERMISSIONS
+from lifecycle.workflow import TRANSITIONS
+from projections.audit import event_type
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class _NoStore:
+    """The routes are made without a store."""
+
+
+@pytest.fixture(scope="module")
+def routes():
+    app = create_app(service=_NoStore())  # type: ignore[arg-type]
+    return [(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods or () if method in WRITES]
+
+
+def test_every_command_route_sends_a_registered_command(routes):
+    assert routes, "no command routes found"
+    for endpoint, method in routes:
+        command = COMMAND_ROUTES.get(endpoint)
+        assert command is not None, f"{method} {endpoint} sends no command of the registry"
+        assert REGISTRY[command.spec.name].command is command
+
+
+def test_every_registered_command_has_a_route_or_is_sent_from_the_console(routes):
+    routed = {COMMAND_ROUTES[endpoint] for endpoint, _ in routes}
+    for spec in REGISTRY.values():
+        if issubclass(spec.command, UserCommand):
+            continue  # `lifecycle user …` at the operator's console
+        assert spec.command in routed, f"{spec.name} has no route"
+
+
+def test_each_command_is_declared_once_with_everything_it_needs():
+    assert len({spec.command for spec in REGISTRY.values()}) == len(REGISTRY)
+    for name, spec in REGISTRY.items():
+        assert spec.name == name and spec.command.spec is spec
+        assert dataclasses.is_dataclass(spec.command) and issubclass(spec.command, Command)
+        assert spec.roles and spec.label and spec.word and spec.records
+        if issubclass(spec.command, StandardCommand):
+            assert spec.stages, f"{name} names no stage it may start from"
+            assert spec.command.run is not StandardCommand.run, f"{name} calls no domain method"
+
+
+def test_the_tables_are_read_from_the_registry():
+    assert TRANSITIONS == {n: s.stages for n, s in REGISTRY.items() if s.stages}
+    for name, spec in REGISTRY.items():
+        assert PERMISSIONS[name] == spec.roles
+
+
+def test_every_event_type_has_the_word_of_the_command_that_records_it():
+    from lifecycle.domain import Standard
+    from lifecycle.users import User
+
+    for owner in (Standard, User):
+        for value in vars(owner).values():
+            if isinstance(value, type) and issubclass(value, owner.Event) \
+                    and value.__name__ not in ("Event", "Created"):  # bases, and the library's own
+                kind = event_type(value.__new__(value))
+                assert spec_of_event(kind) is not None, f"{kind} is recorded by no registered command"
