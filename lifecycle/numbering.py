@@ -162,23 +162,20 @@ def parse(text: str) -> StandardCode | EditionNumber:
 def parse_code(text: str) -> StandardCode:
     """Parse a standard number without year (``JGSW05001``)."""
     number = parse(text)
-    if isinstance(number, EditionNumber):
-        raise NumberError(
-            text, "year-not-allowed",
-            f"{_q(text)} carries the year {_q(number.year)} where a standard without year is"
-            f" expected: use {_q(number.code)} (此处应为不带年代号的标准编号)")
-    return number
+    if isinstance(number, StandardCode):
+        return number
+    raise NumberError(text, "year-not-allowed",
+                      f"{_q(text)} carries the year {_q(number.year)} where a standard without year"
+                      f" is expected: use {_q(number.code)} (此处应为不带年代号的标准编号)")
 
 
 def parse_edition(text: str) -> EditionNumber:
     """Parse an edition number, year required (``JGSW05001—2018``)."""
     number = parse(text)
-    if isinstance(number, StandardCode):
-        raise NumberError(
-            text, "year-required",
-            f"{_q(text)} has no approval year: an edition needs one,"
-            f" e.g. {_q(number.edition(2018))} (缺少批准年代号)")
-    return number
+    if isinstance(number, EditionNumber):
+        return number
+    raise NumberError(text, "year-required", f"{_q(text)} has no approval year: an edition needs one,"
+                      f" e.g. {_q(number.edition(2018))} (缺少批准年代号)")
 
 
 def parse_category(text: str | int) -> Category:

@@ -201,19 +201,18 @@ class Reads:
         rows = self._all("SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,))
         return rows[0][0] if rows else 0
 
-    def originator_names(self, ids: list[str]) -> dict[str, str]:
-        if not ids:
+    def _lookup(self, table: str, key: str, value: str, keys: list[Any]) -> dict[Any, Any]:
+        """{key: value} of the rows of `table` whose `key` is one of `keys`."""
+        if not keys:
             return {}
-        marks = ",".join("?" * len(ids))
-        return dict(self._all(f"SELECT originator_id, name FROM originators WHERE originator_id IN ({marks})",
-                              ids))
+        marks = ",".join("?" * len(keys))
+        return dict(self._all(f"SELECT {key}, {value} FROM {table} WHERE {key} IN ({marks})", keys))
+
+    def originator_names(self, ids: list[str]) -> dict[str, str]:
+        return self._lookup("originators", "originator_id", "name", ids)
 
     def chain_hashes(self, positions: list[int]) -> dict[int, str]:
-        if not positions:
-            return {}
-        marks = ",".join("?" * len(positions))
-        return dict(self._all(f"SELECT position, hash FROM event_chain WHERE position IN ({marks})",
-                              positions))
+        return self._lookup("event_chain", "position", "hash", positions)
 
     def chain_from(self, after: int = 0, batch: int = 5000) -> Iterator[tuple[int, str]]:
         """The recorded chain in position order (for verification)."""

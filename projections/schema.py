@@ -68,7 +68,7 @@ STATEMENTS = (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",
     # Idempotency-Key of a command -> its first answer (not a projection: kept
-    # by rebuild, pruned after KEEP_IDEMPOTENCY).
+    # by rebuild, pruned after lifecycle.idempotency.KEEP).
     """CREATE TABLE IF NOT EXISTS idempotency (
         key TEXT PRIMARY KEY,
         request_hash TEXT NOT NULL,

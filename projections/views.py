@@ -3,6 +3,7 @@ projection rows and a calendar day. Status words come from lifecycle.status."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,7 @@ from lifecycle.domain import LEVEL_LABELS, Edition
 from lifecycle.status import LABELS, edition_status
 from projections.documents import StandardRows, edition_number
 
+EDITION_FIELDS = tuple(f.name for f in fields(Edition))  # what an edition records, in its view
 _DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
 BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effective_on",
          "trial", "withdrawn_on", "replaces", "replaced_by")
@@ -33,25 +35,9 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         raw = {**raw, "replaced_by": None, "superseded_on": None}
     return {
         "number": edition_number(code, raw["year"]),
-        "year": raw["year"],
-        "title": raw["title"],
         "status": status,
         "status_label": LABELS[status],
-        "level": raw["level"],
-        "kind": raw["kind"],
-        "owner_department": raw["owner_department"],
-        "drafting_units": raw["drafting_units"],
-        "summary": raw["summary"],
-        "approved_on": raw["approved_on"],
-        "approved_by": raw["approved_by"],
-        "drafted_by": raw["drafted_by"],
-        "issued_on": raw["issued_on"],
-        "issued_by": raw["issued_by"],
-        "effective_on": raw["effective_on"],
-        "trial": raw["trial"],
-        "superseded_on": raw["superseded_on"],
-        "withdrawn_on": raw["withdrawn_on"],
-        "withdrawal_reason": raw["withdrawal_reason"],
+        **{name: raw[name] for name in EDITION_FIELDS},
         "replaces": edition_number(code, raw["replaces"]),
         "replaced_by": edition_number(code, raw["replaced_by"]),
     }
