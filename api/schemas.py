@@ -230,8 +230,14 @@ class EditionOut(ma.Schema):
     superseded_on = ma.fields.String(allow_none=True)
     withdrawn_on = ma.fields.String(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
-    replaces = ma.fields.String(allow_none=True)
-    replaced_by = ma.fields.String(allow_none=True)
+    replaces = ma.fields.String(allow_none=True, metadata={
+        "description": "the edition this one replaced, from the day this one took effect"})
+    replaced_by = ma.fields.String(allow_none=True, metadata={
+        "description": "the edition that replaced this one, from the day it took effect"})
+    will_replace = ma.fields.String(allow_none=True, metadata={
+        "description": "issued, not yet in force: the edition it is to replace on its effective day"})
+    will_be_replaced_by = ma.fields.String(allow_none=True, metadata={
+        "description": "the issued edition that is to replace this one on its effective day"})
 
 
 class DraftOut(ma.Schema):
@@ -262,6 +268,9 @@ class StandardOut(ma.Schema):
     draft = ma.fields.Nested(DraftOut, allow_none=True)
     version = ma.fields.Integer()
     stage = ma.fields.String()
+    withdrawal_scheduled_on = ma.fields.String(allow_none=True, metadata={
+        "description": "a withdrawal recorded for a day still to come (before it, it can be "
+                       "corrected by withdrawing again or cancelled)"})
     editions = ma.fields.List(ma.fields.Dict())
     reviews = ma.fields.List(ma.fields.Dict())
 

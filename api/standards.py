@@ -274,9 +274,7 @@ def editions(code: str, as_of: date | None = None, known_at: datetime | None = N
     """The version history, superseded and withdrawn editions included."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
-    existing = editions_on(rows, when.day)
-    years = {raw["year"] for raw in existing}
-    items = [edition_view(rows.code, raw, when.day, years) for raw in existing]
+    items = [edition_view(rows.code, raw, when.day, rows.editions) for raw in editions_on(rows, when.day)]
     return as_json({"items": items, "next": None})
 
 
@@ -293,7 +291,7 @@ def edition(code: str, year: str, as_of: date | None = None,
     existing = editions_on(rows, when.day)
     for raw in existing:
         if raw["year"] == wanted:
-            return edition_view(rows.code, raw, when.day, {r["year"] for r in existing})
+            return edition_view(rows.code, raw, when.day, rows.editions)
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
                    editions=[f"{rows.code}—{raw['year']}" for raw in existing])
 
@@ -343,6 +341,7 @@ for _path, _command, _body, _method in (
     ("publish", commands.Publish, s.Publish, "POST"),
     ("revisions", commands.OpenRevision, s.Revision, "POST"),
     ("withdraw", commands.Withdraw, s.Withdraw, "POST"),
+    ("withdraw/cancel", commands.CancelWithdrawal, s.ReasonRequired, "POST"),
     ("reviews", commands.Review, s.Review, "POST"),
 ):
     command_route(_path, _command, _body, _method)

@@ -114,7 +114,7 @@ class EditDraft(StandardCommand):
     changes: dict[str, Any]
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.edit_draft(self.changes, self.actor, self.reason)
+        standard.edit_draft(self.changes, self.actor, self.reason, today=ctx.today)
 
 
 @declare(name="submit", word="submit", label="送审", roles={Role.DRAFTER}, stages=DRAFTS,
@@ -124,7 +124,7 @@ class Submit(StandardCommand):
     """Submit the open draft for review (送审)."""
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.submit(self.actor, self.reason)
+        standard.submit(self.actor, self.reason, today=ctx.today)
 
 
 @declare(name="request_changes", word="request changes", label="退回修改",
@@ -135,7 +135,7 @@ class RequestChanges(StandardCommand):
     """Send the draft back to the drafter with a comment (退回修改)."""
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.request_changes(self.actor, self.reason or "")
+        standard.request_changes(self.actor, self.reason or "", today=ctx.today)
 
 
 @declare(name="approve", word="approve", label="批准", roles={Role.APPROVER}, stages=UNDER_REVIEW,
@@ -161,7 +161,8 @@ class Publish(StandardCommand):
     trial: bool = False
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.publish(self.issued_on, self.effective_on, self.trial, self.actor, self.reason)
+        standard.publish(self.issued_on, self.effective_on, self.trial, self.actor, self.reason,
+                         today=ctx.today)
 
 
 @declare(name="open_revision", word="open a revision", label="修订", roles={Role.DRAFTER},
@@ -173,19 +174,34 @@ class OpenRevision(StandardCommand):
     title: str | None = None
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.open_revision(self.actor, self.reason or "", self.title)
+        standard.open_revision(self.actor, self.reason or "", self.title, today=ctx.today)
 
 
 @declare(name="withdraw", word="withdraw", label="废止", roles={Role.APPROVER},
          stages={S.ISSUED, *REVISING}, records="standard.withdrawn", signature="withdrawal")
 @dataclass(frozen=True, kw_only=True)
 class Withdraw(StandardCommand):
-    """Withdraw (废止) the standard from a date, with a reason."""
+    """Withdraw (废止) the standard from a date, with a reason.
+
+    A date after today schedules the withdrawal: until that day the standard
+    stays in force and takes revisions and reviews, and withdrawing it again
+    corrects the date and reason."""
 
     withdrawn_on: date
 
     def run(self, standard: Standard, ctx: Context) -> None:
-        standard.withdraw(self.withdrawn_on, self.actor, self.reason or "")
+        standard.withdraw(self.withdrawn_on, self.actor, self.reason or "", today=ctx.today)
+
+
+@declare(name="cancel_withdrawal", word="cancel the withdrawal of", label="撤销废止", roles={Role.APPROVER},
+         stages={S.ISSUED, *REVISING}, records="standard.withdrawal_cancelled",
+         signature="withdrawal cancelled")
+@dataclass(frozen=True, kw_only=True)
+class CancelWithdrawal(StandardCommand):
+    """Cancel a scheduled withdrawal (撤销废止) before its day, with a reason."""
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.cancel_withdrawal(self.actor, self.reason or "", ctx.today)
 
 
 @declare(name="review", word="record a periodic review", label="复审", roles={Role.APPROVER},

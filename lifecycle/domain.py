@@ -68,14 +68,22 @@ class Draft(Content):
     """The open draft: a new standard's first edition, or a revision."""
 
     stage: str = "draft"  # draft | under_review
-    drafted_by: str = ""
+    drafted_by: str = ""  # who drafted the standard, or who opened the revision
     edited_by: list[str] = field(default_factory=list)
     revision_of: int | None = None  # the year of the edition being revised
     comments: list[str] = field(default_factory=list)
+    retitled_by_opener: bool = False  # the revision was opened with a new title
 
     @property
     def contributors(self) -> set[str]:
-        return {self.drafted_by, *self.edited_by}
+        """Who wrote this draft's content, and so may not approve it: the
+        drafter of a new standard, whoever edited it or its files, and the
+        opener of a revision who gave it a new title. Opening a revision alone
+        (by the command or by a review's outcome) writes nothing."""
+        writers = set(self.edited_by)
+        if self.revision_of is None or self.retitled_by_opener:
+            writers.add(self.drafted_by)
+        return writers
 
 
 @dataclass(kw_only=True)
@@ -123,7 +131,7 @@ class Standard(Aggregate):
             assert draft is not None
             for name, value in self.changes.items():
                 setattr(draft, name, list(value) if name == "drafting_units" else value)
-            if self.actor != draft.drafted_by and self.actor not in draft.edited_by:
+            if self.actor not in draft.contributors:
                 draft.edited_by.append(self.actor)
 
     class Submitted(Event):
@@ -168,6 +176,7 @@ class Standard(Aggregate):
                 edition.replaces = previous.year
                 previous.replaced_by = edition.year
                 previous.superseded_on = self.effective_on
+            standard.mark_withdrawal()  # a withdrawal already scheduled covers it too
 
     class RevisionOpened(Event):
         title: str | None
@@ -176,20 +185,27 @@ class Standard(Aggregate):
             base = standard.last_issued()
             assert base is not None
             standard.draft = Draft(**{**base.content(), "title": self.title or base.title},
-                                   drafted_by=self.actor, revision_of=base.year)
+                                   drafted_by=self.actor, revision_of=base.year,
+                                   retitled_by_opener=self.title is not None)
 
     class Withdrawn(Event):
+        """Withdrawn from `withdrawn_on`, or (a later one) the withdrawal
+        corrected before its day. An open revision stays until that day."""
+
         withdrawn_on: date
 
         def apply(self, standard: Standard) -> None:
             standard.withdrawn_on = self.withdrawn_on
-            standard.draft = None  # an open revision is abandoned with the standard
-            for e in standard.editions:
-                if e.issued_on is None:
-                    continue
-                if e.superseded_on is None or e.superseded_on > self.withdrawn_on:
-                    e.withdrawn_on = self.withdrawn_on
-                    e.withdrawal_reason = self.reason
+            standard.withdrawal_reason = self.reason
+            standard.mark_withdrawal()
+
+    class WithdrawalCancelled(Event):
+        """A scheduled withdrawal called off before its day."""
+
+        def apply(self, standard: Standard) -> None:
+            standard.withdrawn_on = None
+            standard.withdrawal_reason = None
+            standard.mark_withdrawal()
 
     class Reviewed(Event):
         reviewed_on: date
@@ -210,6 +226,7 @@ class Standard(Aggregate):
         self.editions: list[Edition] = []
         self.draft: Draft | None = Draft(**_draft_fields(fields), drafted_by=actor)
         self.withdrawn_on: date | None = None
+        self.withdrawal_reason: str | None = None
         self.reviews: list[dict[str, Any]] = []
         self.first_submitted_at: datetime | None = None
 
@@ -226,10 +243,28 @@ class Standard(Aggregate):
             sub_item=code.sub_item, fields=fields, actor=actor, reason=reason,
         )
 
+    def mark_withdrawal(self) -> None:
+        """Each issued edition is withdrawn with the standard unless a successor
+        took effect before the withdrawal's day (then it was superseded)."""
+        for e in self.editions:
+            withdrawn = (self.withdrawn_on is not None and e.issued_on is not None
+                         and (e.superseded_on is None or e.superseded_on > self.withdrawn_on))
+            e.withdrawn_on = self.withdrawn_on if withdrawn else None
+            e.withdrawal_reason = self.withdrawal_reason if withdrawn else None
+
     # ------------------------------------------------------------- queries
     @property
     def stage(self) -> Stage:
-        if self.withdrawn_on is not None:
+        """The stage once every recorded date has come (a scheduled withdrawal
+        counts as done): what the stage will be if nothing else happens."""
+        return self.stage_on(date.max)
+
+    def withdrawal_scheduled(self, today: date) -> bool:
+        return self.withdrawn_on is not None and self.withdrawn_on > today
+
+    def stage_on(self, today: date) -> Stage:
+        """The stage on `today`: a withdrawal counts from its day."""
+        if self.withdrawn_on is not None and self.withdrawn_on <= today:
             return Stage.WITHDRAWN
         issued = self.last_issued() is not None
         pending = self.editions and self.editions[-1].issued_on is None
@@ -274,8 +309,14 @@ class Standard(Aggregate):
         return issued[-1] if issued else None
 
     # ------------------------------------------------------------- commands
-    def edit_draft(self, changes: dict[str, Any], actor: str, reason: str | None = None) -> None:
-        workflow.check("edit_draft", self.stage, self.code)
+    # `today` is the office's calendar day (the service layer gives it). Left
+    # out, every recorded date counts as come (a scheduled withdrawal as done).
+    def _allow(self, command: str, today: date | None) -> None:
+        workflow.check(command, self.stage_on(today or date.max), self.code)
+
+    def edit_draft(self, changes: dict[str, Any], actor: str, reason: str | None = None,
+                   today: date | None = None) -> None:
+        self._allow("edit_draft", today)
         assert self.draft is not None
         unknown = set(changes) - set(CONTENT_FIELDS)
         if unknown:
@@ -283,21 +324,20 @@ class Standard(Aggregate):
         _check_fields({**self.draft.content(), **changes})
         self.trigger_event(self.DraftEdited, changes=dict(changes), actor=actor, reason=reason)
 
-    def submit(self, actor: str, reason: str | None = None) -> None:
-        workflow.check("submit", self.stage, self.code)
+    def submit(self, actor: str, reason: str | None = None, today: date | None = None) -> None:
+        self._allow("submit", today)
         self.trigger_event(self.Submitted, actor=actor, reason=reason)
 
-    def request_changes(self, actor: str, reason: str) -> None:
-        workflow.check("request_changes", self.stage, self.code)
+    def request_changes(self, actor: str, reason: str, today: date | None = None) -> None:
+        self._allow("request_changes", today)
         _require_reason(reason)
         self.trigger_event(self.ChangesRequested, actor=actor, reason=reason)
 
     def approve(self, approved_on: date, today: date, actor: str,
                 reason: str | None = None) -> None:
-        workflow.check("approve", self.stage, self.code)
+        self._allow("approve", today)
         assert self.draft is not None
-        if approved_on > today:
-            raise InvalidInput("approved_on", f"{approved_on} is in the future (today is {today})")
+        _check_day("approved_on", approved_on, latest=today)
         if actor in self.draft.contributors:
             raise Forbidden(
                 f"{actor} drafted or edited this draft of {self.code} and may not approve it",
@@ -317,13 +357,11 @@ class Standard(Aggregate):
                            actor=actor, reason=reason)
 
     def publish(self, issued_on: date, effective_on: date, trial: bool, actor: str,
-                reason: str | None = None) -> None:
-        workflow.check("publish", self.stage, self.code)
+                reason: str | None = None, today: date | None = None) -> None:
+        self._allow("publish", today)
         edition = self.editions[-1]
-        if issued_on < edition.approved_on:
-            raise InvalidInput("issued_on", f"{issued_on} is before the approval on {edition.approved_on}")
-        if effective_on < issued_on:
-            raise InvalidInput("effective_on", f"{effective_on} is before the issue date {issued_on}")
+        _check_day("issued_on", issued_on, earliest=(edition.approved_on, "the approval"))
+        _check_day("effective_on", effective_on, earliest=(issued_on, "the issue date"))
         previous = self.last_issued()
         if previous is not None and previous.effective_on is not None \
                 and effective_on <= previous.effective_on:
@@ -335,45 +373,60 @@ class Standard(Aggregate):
         self.trigger_event(self.Issued, year=edition.year, issued_on=issued_on,
                            effective_on=effective_on, trial=bool(trial), actor=actor, reason=reason)
 
-    def open_revision(self, actor: str, reason: str, title: str | None = None) -> None:
-        self._check_revision(reason, title)
+    def open_revision(self, actor: str, reason: str, title: str | None = None,
+                      today: date | None = None) -> None:
+        self._check_revision(reason, title, today)
         self.trigger_event(self.RevisionOpened, title=title, actor=actor, reason=reason)
 
-    def _check_revision(self, reason: str | None, title: str | None) -> None:
-        workflow.check("open_revision", self.stage, self.code)
+    def _check_revision(self, reason: str | None, title: str | None, today: date | None) -> None:
+        self._allow("open_revision", today)
         _require_reason(reason)
         if title is not None:
             _check_fields({"title": title})
 
-    def withdraw(self, withdrawn_on: date, actor: str, reason: str) -> None:
-        self._check_withdrawal(withdrawn_on, reason)
+    def withdraw(self, withdrawn_on: date, actor: str, reason: str, today: date | None = None) -> None:
+        """废止 from `withdrawn_on`; a day still to come schedules it (and a
+        second withdrawal before that day corrects it)."""
+        self._check_withdrawal("withdrawn_on", withdrawn_on, reason, today)
         self.trigger_event(self.Withdrawn, withdrawn_on=withdrawn_on, actor=actor, reason=reason)
 
-    def _check_withdrawal(self, withdrawn_on: date, reason: str | None) -> None:
-        workflow.check("withdraw", self.stage, self.code)
+    def _check_withdrawal(self, field: str, day: date, reason: str | None, today: date | None) -> None:
+        self._allow("withdraw", today)
         _require_reason(reason)
         last = self.last_issued()
         assert last is not None and last.issued_on is not None
-        if withdrawn_on < last.issued_on:
-            raise InvalidInput("withdrawn_on", f"{withdrawn_on} is before the issue date {last.issued_on}")
+        _check_day(field, day, earliest=(last.issued_on, f"the issue of {self._number(last)}"))
+
+    def cancel_withdrawal(self, actor: str, reason: str, today: date) -> None:
+        """Call off a withdrawal whose day has not come."""
+        self._allow("cancel_withdrawal", today)
+        _require_reason(reason)
+        if not self.withdrawal_scheduled(today):
+            raise Conflict(f"{self.code} has no withdrawal scheduled after today ({today}) to cancel")
+        self.trigger_event(self.WithdrawalCancelled, actor=actor, reason=reason)
 
     def review(self, reviewed_on: date, outcome: ReviewOutcome, today: date, actor: str,
                reason: str | None = None) -> None:
         """复审: confirm the edition, or start its revision, or withdraw it."""
-        workflow.check("review", self.stage, self.code)
-        if reviewed_on > today:
-            raise InvalidInput("reviewed_on", f"{reviewed_on} is in the future (today is {today})")
+        self._allow("review", today)
+        last = self.last_issued()
+        assert last is not None and last.issued_on is not None
+        _check_day("reviewed_on", reviewed_on, latest=today,
+                   earliest=(last.issued_on, f"the issue of {self._number(last)}"))
         # Check the consequence first, so a refused review records nothing.
         if outcome is ReviewOutcome.REVISE:
-            self._check_revision(reason, None)
+            self._check_revision(reason, None, today)
         elif outcome is ReviewOutcome.WITHDRAW:
-            self._check_withdrawal(reviewed_on, reason)
+            self._check_withdrawal("reviewed_on", reviewed_on, reason, today)
         self.trigger_event(self.Reviewed, reviewed_on=reviewed_on, outcome=outcome,
                            actor=actor, reason=reason)
         if outcome is ReviewOutcome.REVISE:
-            self.open_revision(actor=actor, reason=reason or "")
+            self.open_revision(actor=actor, reason=reason or "", today=today)
         elif outcome is ReviewOutcome.WITHDRAW:
-            self.withdraw(withdrawn_on=reviewed_on, actor=actor, reason=reason or "")
+            self.withdraw(withdrawn_on=reviewed_on, actor=actor, reason=reason or "", today=today)
+
+    def _number(self, edition: Edition) -> str:
+        return str(numbering.parse_code(self.code).edition(edition.year))
 
 
 def _draft_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -389,6 +442,20 @@ def _check_fields(fields: dict[str, Any]) -> None:
     level = fields.get("level")
     if level is not None and level not in LEVELS:
         raise InvalidInput("level", f"unknown level {level!r}: one of {', '.join(LEVELS)}")
+
+
+def _check_day(field: str, day: date, *, latest: date | None = None,
+               earliest: tuple[date, str] | None = None) -> None:
+    """A date a command takes: within the years the numbering rules accept,
+    not in the future where `latest` is today, and not before `earliest`
+    (the lifecycle's order: issued not before approved, and so on)."""
+    if not numbering.FIRST_DAY <= day <= numbering.LAST_DAY:
+        raise InvalidInput(field, f"{day} is outside {numbering.FIRST_DAY} … {numbering.LAST_DAY}, "
+                                  "the years a standard number can carry (JGSW01001 §4.4)")
+    if latest is not None and day > latest:
+        raise InvalidInput(field, f"{day} is in the future (today is {latest})")
+    if earliest is not None and day < earliest[0]:
+        raise InvalidInput(field, f"{day} is before {earliest[1]} on {earliest[0]}")
 
 
 def _require_reason(reason: str | None) -> None:

@@ -18,12 +18,15 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 PREFIX = "JGSW"
 DASH = "—"  # canonical em dash U+2014 (JGSW01001 §4.4)
 
 MIN_YEAR = 1949
 MAX_YEAR = 2100
+FIRST_DAY = date(MIN_YEAR, 1, 1)   # the days a dated fact of the register may fall on
+LAST_DAY = date(MAX_YEAR, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -200,19 +203,25 @@ def make_code(category: str, sub_item: str | int) -> StandardCode:
     return StandardCode(parse_category(category).code, parse_sub_item(sub_item))
 
 
-def next_sub_item(used: Iterable[str]) -> str:
-    """The next free sub-item, "顺延编号" (JGSW01001 §4.3).
+def next_sub_item(used: Iterable[str | int]) -> str:
+    """The next free sub-item, "顺延编号" (JGSW01001 §4.3, DOMAIN.md §1).
 
-    It follows the highest one used; gaps are not refilled and ``000`` (the
-    category's general requirements) is not counted. ``"001"`` when none used.
+    The lowest unused sub-item above the highest one in use; when none is
+    left above it, the lowest unused one from 001. A number once drafted is
+    used for ever, so a mistyped 999 costs one number, not the category.
+    ``000`` (the category's general requirements) is never given out
+    automatically. ``"001"`` when none is used.
     """
-    numbers = [int(parse_sub_item(u)) for u in used]
-    last = max((n for n in numbers if n != 0), default=0)
-    if last >= 999:
+    taken = {int(parse_sub_item(u)) for u in used}
+    above = max(taken, default=0) + 1
+    free = next((n for n in range(above, 1000) if n not in taken), None)
+    if free is None:
+        free = next((n for n in range(1, 1000) if n not in taken), None)
+    if free is None:
         raise NumberError("999", "sub-item-range",
-                          "no sub-item left after '999': sub-items run 001 to 999"
+                          "every sub-item from '001' to '999' is used in this category"
                           " (该分类分项代号已用尽)")
-    return f"{last + 1:03d}"
+    return f"{free:03d}"
 
 
 # --- helpers -------------------------------------------------------------

@@ -52,6 +52,21 @@ def edition_status(edition: EditionDates, day: date) -> str:
     return "trial" if edition.trial else "current"
 
 
+def replacement_day(edition: EditionDates, successor: EditionDates) -> date | None:
+    """The day `successor` replaces `edition` (代替), or None if it never does:
+    its effective day, if it took effect then (it was not withdrawn before)
+    while `edition` was still in force (not withdrawn before it either). An
+    edition withdrawn before its successor takes effect is withdrawn, never
+    superseded (issue 10, findings 16 and 17)."""
+    eff = successor.effective_on
+    if eff is None:
+        return None
+    for e in (successor, edition):
+        if e.withdrawn_on is not None and e.withdrawn_on <= eff:
+            return None
+    return eff
+
+
 def _took_effect(edition: EditionDates, day: date) -> bool:
     """Was the edition ever in force by `day`? (Not if withdrawn before its effective date.)"""
     eff = edition.effective_on

@@ -14,6 +14,7 @@ from typing import Any
 from lifecycle.domain import Standard
 from lifecycle.status import Paperwork, status_timeline
 from lifecycle.users import User
+from lifecycle.vocabulary import Stage
 
 Slices = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
 
@@ -82,16 +83,19 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Sl
     """`memo` (kept by a Projector across events) skips recomputing the status
     timeline when what it depends on did not change."""
     code = std.code
+    # The stage as the register said it when it recorded the event: a
+    # withdrawal scheduled for a later day has not yet ended the paperwork.
+    stage = std.stage_on(std.modified_on.astimezone(zone).date())
     log_doc = {
         "category": std.category,
         "sub_item": std.sub_item,
         "workflow_status": std.workflow_status,
         "withdrawn_on": std.withdrawn_on,
-        "draft": _draft_dict(std.draft),
+        "draft": None if stage is Stage.WITHDRAWN else _draft_dict(std.draft),
         "reviews": list(std.reviews),  # a copy: the slice must not change with the aggregate
         "editions": [e.year for e in std.editions],
     }
-    slices: Slices = {("standard_log", (code,)): (std.version, std.stage.value, Doc(log_doc))}
+    slices: Slices = {("standard_log", (code,)): (std.version, stage.value, Doc(log_doc))}
     paperwork = std.paperwork(zone)
     slices.update(_remembered(memo, ("catalogue", code), _catalogue_key(std, paperwork),
                               lambda: _catalogue_slices(std, paperwork)))

@@ -3,18 +3,19 @@ projection rows and a calendar day. Status words come from lifecycle.status."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import date
 from typing import Any
 
 from lifecycle.domain import LEVEL_LABELS, Edition
-from lifecycle.status import LABELS, edition_status
+from lifecycle.status import LABELS, edition_status, replacement_day
 from projections.documents import StandardRows, edition_number
 
 EDITION_FIELDS = tuple(f.name for f in fields(Edition))  # what an edition records, in its view
 _DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
 BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effective_on",
-         "trial", "withdrawn_on", "replaces", "replaced_by")
+         "trial", "withdrawn_on", "replaces", "replaced_by", "will_replace", "will_be_replaced_by")
 
 
 def load_edition(raw: dict[str, Any]) -> Edition:
@@ -26,21 +27,36 @@ def load_edition(raw: dict[str, Any]) -> Edition:
 
 
 def edition_view(code: str, raw: dict[str, Any], day: date,
-                 existing: set[int] | None = None) -> dict[str, Any]:
-    """`existing`: the years of the editions that existed on `day`; a link to
-    a later edition is not shown as of a day before that edition existed."""
-    status = edition_status(load_edition(raw), day)
-    later = raw["replaced_by"]
-    if existing is not None and later is not None and later not in existing:
-        raw = {**raw, "replaced_by": None, "superseded_on": None}
-    return {
+                 editions: Mapping[int, dict[str, Any]]) -> dict[str, Any]:
+    """One edition as of `day`; `editions`: all of the standard's, by year.
+    An edition is replaced by its successor (and the successor replaces it)
+    from the day the successor takes effect; before that day, once the
+    successor is issued, the link shows as pending (`will_be_replaced_by`,
+    `will_replace`)."""
+    edition = load_edition(raw)
+    status = edition_status(edition, day)
+    view = {
         "number": edition_number(code, raw["year"]),
         "status": status,
         "status_label": LABELS[status],
         **{name: raw[name] for name in EDITION_FIELDS},
-        "replaces": edition_number(code, raw["replaces"]),
-        "replaced_by": edition_number(code, raw["replaced_by"]),
+        "replaces": None, "replaced_by": None, "superseded_on": None,
+        "will_replace": None, "will_be_replaced_by": None,
     }
+    for mine, theirs, other_year in (("replaced_by", "will_be_replaced_by", raw["replaced_by"]),
+                                     ("replaces", "will_replace", raw["replaces"])):
+        if other_year is None or other_year not in editions:
+            continue
+        other = load_edition(editions[other_year])
+        earlier, later = (edition, other) if mine == "replaced_by" else (other, edition)
+        on = replacement_day(earlier, later)
+        if on is not None and on <= day:
+            view[mine] = edition_number(code, other_year)
+            if mine == "replaced_by":
+                view["superseded_on"] = on.isoformat()
+        elif on is not None and later.issued_on is not None and later.issued_on <= day:
+            view[theirs] = edition_number(code, other_year)
+    return view
 
 
 def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -72,9 +88,10 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
     assert rows.state is not None
     status, edition_year, level, title = rows.state
     code = rows.code
-    existing = {raw["year"] for raw in editions_on(rows, day)}
-    shown = (edition_view(code, rows.editions[edition_year], day, existing)
+    shown = (edition_view(code, rows.editions[edition_year], day, rows.editions)
              if edition_year is not None else None)
+    withdrawn_on = rows.doc["withdrawn_on"]
+    withdrawn = withdrawn_on is not None and withdrawn_on <= day.isoformat()
     view = {
         "code": code,
         "category": rows.doc["category"],
@@ -85,13 +102,15 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
         "status": status,
         "status_label": LABELS[status],
         "edition": shown,
-        "draft": draft_view(code, rows.doc["draft"]),
+        # A withdrawal scheduled for a day now come ends the paperwork too.
+        "draft": None if withdrawn else draft_view(code, rows.doc["draft"]),
         "version": rows.version,
-        "stage": rows.stage,
+        "stage": "withdrawn" if withdrawn else rows.stage,
+        "withdrawal_scheduled_on": withdrawn_on if withdrawn_on is not None and not withdrawn else None,
     }
     if with_editions:
         view["editions"] = [
-            {k: v for k, v in edition_view(code, raw, day, existing).items() if k in BRIEF}
+            {k: v for k, v in edition_view(code, raw, day, rows.editions).items() if k in BRIEF}
             for raw in editions_on(rows, day)
         ]
         view["reviews"] = rows.doc["reviews"]

@@ -147,11 +147,18 @@ def test_as_of_around_every_date_of_a_revision(api, revised_05001):
             assert eds[y]["status"] == s, (day, y, eds[y])
             brief = {e["year"]: e for e in std["editions"]}[y]
             assert brief["status"] == s, (day, y)
-        if 2021 in eds:
-            assert eds[2021]["replaces"] == "JGSW05001—2018"
-            assert eds[2018]["replaced_by"] == "JGSW05001—2021"
-        else:  # as of a day before the revision existed, nothing replaced 2018 yet
-            assert eds[2018]["replaced_by"] is None and eds[2018]["superseded_on"] is None
+        # 2021 replaces 2018 from the day it takes effect (issue 10, finding 16);
+        # once issued and until then, the link shows as pending.
+        if day >= "2021-07-01":
+            assert eds[2021]["replaces"] == "JGSW05001—2018", day
+            assert (eds[2018]["replaced_by"], eds[2018]["superseded_on"]) == ("JGSW05001—2021", "2021-07-01")
+        else:
+            assert eds[2018]["replaced_by"] is None and eds[2018]["superseded_on"] is None, day
+            assert 2021 not in eds or eds[2021]["replaces"] is None, day
+            pending = "JGSW05001—2021" if day >= "2021-06-01" else None
+            assert eds[2018]["will_be_replaced_by"] == pending, day
+            assert 2021 not in eds or eds[2021]["will_replace"] == (
+                "JGSW05001—2018" if pending else None), day
 
 
 def test_known_at_between_approval_and_issue_shows_the_revision_approved(api, revised_05001):

@@ -110,7 +110,7 @@ def test_editor_may_not_approve_either(api, service):
     assert api.position() == before
 
 
-def test_revision_drafter_may_not_approve_it(api, service):
+def test_who_edits_a_revision_may_not_approve_it(api, service):
     from lifecycle.users import Role
 
     token = add_user(service, "reviser", [Role.DRAFTER, Role.APPROVER])
@@ -118,6 +118,9 @@ def test_revision_drafter_may_not_approve_it(api, service):
     code, etag = api.issued(approved_on=api.today - days(400), issued_on=api.today - days(390))
     resp = api.client.post(PREFIX + f"/standards/{code}/revisions", json={"reason": "修订"},
                            headers={**reviser, "If-Match": etag})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    resp = api.client.patch(PREFIX + f"/standards/{code}/draft", json={"summary": "修订后的内容"},
+                            headers={**reviser, "If-Match": resp.headers["ETag"]})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     resp = api.client.post(PREFIX + f"/standards/{code}/submit", json={},
                            headers={**reviser, "If-Match": resp.headers["ETag"]})
@@ -127,6 +130,27 @@ def test_revision_drafter_may_not_approve_it(api, service):
                            headers={**reviser, "If-Match": resp.headers["ETag"]})
     assert_problem(resp, 403)
     assert api.position() == before
+
+
+def test_who_only_opened_a_revision_may_approve_it(api, service):
+    """Issue 10 finding 18: opening a revision (by the command, without a new
+    title, or by a review's outcome) writes no content."""
+    from lifecycle.users import Role
+
+    token = add_user(service, "opener", [Role.DRAFTER, Role.APPROVER])
+    opener = {"Authorization": f"Bearer {token}"}
+    for how in ("revision", "review"):
+        code, etag = api.issued(approved_on=api.today - days(400), issued_on=api.today - days(390))
+        path, body = (("revisions", {"reason": "修订"}) if how == "revision" else
+                      ("reviews", {"reviewed_on": api.today.isoformat(), "outcome": "revise", "reason": "复审修订"}))
+        resp = api.client.post(PREFIX + f"/standards/{code}/{path}", json=body,
+                               headers={**opener, "If-Match": etag})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        api.ok(code, "submit", "drafter")
+        resp = api.client.post(PREFIX + f"/standards/{code}/approve", json={},
+                               headers={**opener, "If-Match": api.etag(code)})
+        assert resp.status_code == 200, (how, resp.get_data(as_text=True))
+        assert resp.get_json()["editions"][-1]["year"] == api.today.year
 
 
 # ------------------------------------------------------------------ 404
@@ -438,7 +462,7 @@ def test_review_withdraw_before_issue_date_writes_nothing(api):
     before = api.position()
     resp = api.command(code, "reviews", "approver", {
         "reviewed_on": (api.today - days(2)).isoformat(), "outcome": "withdraw", "reason": "复审废止"})
-    assert "withdrawn_on" in _fields(resp)
+    assert list(_fields(resp)) == ["reviewed_on"]  # the field the client sent (issue 10, finding 14)
     assert api.position() == before
     assert api.get(f"/standards/{code}").get_json()["reviews"] == []
 
@@ -456,12 +480,30 @@ def test_revision_effective_not_after_old_effective_is_422(api):
     assert api.position() == before
 
 
-def test_full_category_refuses_automatic_number(api):
-    assert api.create(category="04", sub_item="999", title="最后一号").status_code == 201
+def test_a_mistyped_999_costs_one_number_not_the_category(api):
+    """Issue 10 finding 3: after a draft numbered 999, automatic numbering goes on
+    from the lowest unused sub-item (顺延编号, DOMAIN.md §1), and /categories says so."""
+    assert api.create(category="04", sub_item="999", title="误填的999号").status_code == 201
+    items = {c["code"]: c for c in api.get("/categories").get_json()["items"]}
+    assert (items["04"]["next_sub_item"], items["04"]["next_code"]) == ("001", "JGSW04001")
+    resp = api.create(category="04", title="下一个自动编号")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert resp.get_json()["code"] == "JGSW04001"
+    items = {c["code"]: c for c in api.get("/categories").get_json()["items"]}
+    assert items["04"]["next_sub_item"] == "002"
+
+
+def test_a_category_with_every_number_used_refuses_an_automatic_one(api, service):
+    """All 999 sub-items drafted: an automatic draft is refused and records nothing."""
+    from lifecycle.commands import DraftStandard
+
+    for n in range(1, 1000):
+        service.handle(DraftStandard(category="04", sub_item=f"{n:03d}", fields={"title": f"第{n}号"},
+                                     actor="drafter"))
     before = api.position()
     resp = api.create(category="04", title="再来一号")
-    assert resp.status_code in (409, 422)
-    assert_problem(resp, resp.status_code)
+    problem = assert_problem(resp, 422)
+    assert "'001'" in problem["detail"] and "'999'" in problem["detail"]
     assert api.position() == before
     items = {c["code"]: c for c in api.get("/categories").get_json()["items"]}
     assert items["04"]["next_sub_item"] is None and items["04"]["next_code"] is None

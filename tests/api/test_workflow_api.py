@@ -259,9 +259,14 @@ def test_revision_of_seeded_standard_effective_in_the_future(api, seeded):
     old = api.get("/standards/JGSW05001/editions/2018").get_json()
     assert new["status"] == "issued"
     assert new["status_label"] == "即将实施"
-    assert new["replaces"] == "JGSW05001—2018"
+    # replaced only from the day the revision takes effect; pending until then
+    assert (new["replaces"], new["will_replace"]) == (None, "JGSW05001—2018")
     assert old["status"] == "current"
-    assert old["replaced_by"] == f"JGSW05001—{today.year}"
+    assert (old["replaced_by"], old["will_be_replaced_by"]) == (None, f"JGSW05001—{today.year}")
+    later = api.get(f"/standards/JGSW05001/editions?as_of={(today + days(30)).isoformat()}").get_json()
+    links = {e["year"]: (e["replaces"], e["replaced_by"], e["status"]) for e in later["items"]}
+    assert links == {2018: (None, f"JGSW05001—{today.year}", "superseded"),
+                     today.year: ("JGSW05001—2018", None, "current")}
     catalogue = api.get("/standards?category=05&status=current").get_json()["items"]
     assert "JGSW05001" in [r["code"] for r in catalogue]
 

@@ -8,7 +8,7 @@ import pytest
 import standard_builders as b
 
 from lifecycle.domain import ReviewOutcome, Standard
-from lifecycle.errors import Conflict, Forbidden, InvalidInput
+from lifecycle.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from lifecycle.numbering import parse_code
 from lifecycle.workflow import Stage
 
@@ -139,10 +139,32 @@ def test_another_person_may_approve() -> None:
     assert s.editions[-1].approved_by == b.APPROVER
 
 
-def test_who_opened_a_revision_may_not_approve_it() -> None:
+def test_opening_a_revision_alone_writes_nothing_so_the_opener_may_approve_it() -> None:
+    """Issue 10 finding 18: only those who write a draft's content are its contributors."""
     s = b.issued()
     s.open_revision(actor="erin", reason="update")
-    s.submit(actor="erin")
+    s.submit(actor=b.DRAFTER)
+    s.approve(b.REVISION_APPROVED, b.TODAY, actor="erin")
+    assert s.editions[-1].approved_by == "erin"
+
+
+def test_a_review_that_opens_a_revision_does_not_bar_its_reviewer() -> None:
+    s = b.issued()
+    s.review(date(2020, 6, 1), ReviewOutcome.REVISE, b.TODAY, actor=b.APPROVER, reason="needs work")
+    s.submit(actor=b.DRAFTER)
+    s.approve(b.REVISION_APPROVED, b.TODAY, actor=b.APPROVER)
+    assert s.editions[-1].approved_by == b.APPROVER
+
+
+@pytest.mark.parametrize("write", [
+    lambda s: s.open_revision(actor="erin", reason="update", title="新的标题"),
+    lambda s: (s.open_revision(actor="erin", reason="update"),
+               s.edit_draft({"summary": "改写"}, actor="erin")),
+], ids=["opened-with-a-new-title", "opened-then-edited"])
+def test_who_wrote_the_revision_may_not_approve_it(write) -> None:
+    s = b.issued()
+    write(s)
+    s.submit(actor=b.DRAFTER)
     with pytest.raises(Forbidden):
         s.approve(b.REVISION_APPROVED, b.TODAY, actor="erin")
     # the first edition's drafter did not touch the revision
@@ -284,9 +306,10 @@ def test_withdraw_sets_withdrawn_from_the_withdrawal_date() -> None:
 def test_withdraw_abandons_an_open_revision_draft(build) -> None:
     s = build()
     assert s.draft is not None
-    s.withdraw(b.WITHDRAWN, actor=b.APPROVER, reason="gone")
-    assert s.draft is None
-    assert s.stage is Stage.WITHDRAWN
+    s.withdraw(b.WITHDRAWN, actor=b.APPROVER, reason="gone", today=b.TODAY)
+    assert s.stage_on(b.TODAY) is Stage.WITHDRAWN
+    with pytest.raises(InvalidTransition):  # the revision can go no further
+        s.submit(actor=b.DRAFTER, today=b.TODAY)
     assert [e.year for e in s.editions] == [2018]
 
 
@@ -446,3 +469,35 @@ def test_replaying_the_events_gives_an_equal_state(build) -> None:
     assert rebuilt.reviews == s.reviews
     for day in (date(2018, 12, 31), date(2019, 1, 1), date(2021, 7, 1), date(2024, 1, 1)):
         assert rebuilt.status(day).status == s.status(day).status
+
+
+# --- a withdrawal dated after today (issue 10, finding 8) ----------------------
+
+
+def test_a_scheduled_withdrawal_takes_effect_on_its_day() -> None:
+    s = b.issued()
+    day = b.TODAY + 10 * DAY
+    s.withdraw(day, actor=b.APPROVER, reason="计划废止", today=b.TODAY)
+    assert s.stage_on(b.TODAY) is Stage.ISSUED and s.withdrawal_scheduled(b.TODAY)
+    assert s.stage_on(day - DAY) is Stage.ISSUED
+    assert s.stage_on(day) is Stage.WITHDRAWN
+    s.open_revision(actor=b.DRAFTER, reason="still revising", today=day - DAY)
+    with pytest.raises(InvalidTransition):  # on its day nothing more is accepted
+        s.submit(actor=b.DRAFTER, today=day)
+    with pytest.raises(InvalidTransition):
+        s.cancel_withdrawal(actor=b.APPROVER, reason="too late", today=day)
+    assert s.status(day).status == "withdrawn" and s.status(day - DAY).status == "trial"
+
+
+def test_a_revision_issued_while_a_withdrawal_is_scheduled_is_withdrawn_with_the_standard() -> None:
+    s = b.issued()
+    day = date(2025, 6, 1)
+    s.withdraw(day, actor=b.APPROVER, reason="计划废止", today=date(2021, 1, 1))
+    s.open_revision(actor=b.DRAFTER, reason="revise", today=date(2021, 1, 1))
+    s.submit(actor=b.DRAFTER, today=date(2021, 1, 1))
+    s.approve(b.REVISION_APPROVED, date(2021, 3, 2), actor=b.APPROVER)
+    s.publish(b.REVISION_ISSUED, b.REVISION_EFFECTIVE, trial=False, actor=b.PUBLISHER, today=b.REVISION_ISSUED)
+    old, new = s.editions
+    assert (old.withdrawn_on, new.withdrawn_on) == (None, day)  # the old one was superseded first
+    s.cancel_withdrawal(actor=b.APPROVER, reason="keep it", today=date(2022, 1, 1))
+    assert (old.withdrawn_on, new.withdrawn_on, s.withdrawn_on) == (None, None, None)

@@ -396,17 +396,22 @@ def test_make_code():
     (["1", 7], "008"),                      # any accepted spelling
     (iter(["001", "002"]), "003"),          # any iterable
     (["998"], "999"),
+    (["999"], "001"),                       # nothing above 999: the lowest unused from 001
+    (["000", "001", "999"], "002"),         # a mistyped 999 costs one number, not the category
+    (["001", "002", "500", "999"], "003"),
+    ([f"{n:03d}" for n in range(1, 999)], "999"),  # 999 itself is the last one left
 ])
 def test_next_sub_item(used, expected):
     assert next_sub_item(used) == expected
 
 
-@pytest.mark.parametrize("used", [["999"], ["000", "001", "999"]])
+@pytest.mark.parametrize("used", [[f"{n:03d}" for n in range(1, 1000)],
+                                  [f"{n:03d}" for n in range(1000)]])
 def test_next_sub_item_exhausted(used):
     with pytest.raises(NumberError) as info:
         next_sub_item(used)
     assert info.value.reason == "sub-item-range"
-    assert "'999'" in info.value.message
+    assert "'001'" in info.value.message and "'999'" in info.value.message
 
 
 def test_module_has_a_docstring_citing_the_rule():

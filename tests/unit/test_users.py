@@ -34,6 +34,7 @@ COMMAND_ROLES = {
     "approve": {R.APPROVER},
     "publish": {R.PUBLISHER},
     "withdraw": {R.APPROVER},
+    "cancel_withdrawal": {R.APPROVER},
     "review": {R.APPROVER},
     "add_user": {R.ADMIN},
     "revoke_token": {R.ADMIN},

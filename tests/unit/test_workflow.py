@@ -4,7 +4,7 @@ as written, and every command run on a real Standard in every stage."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import standard_builders as b
@@ -27,6 +27,7 @@ EXPECTED_MATRIX: dict[str, tuple[int, ...]] = {
     "open_revision":   (0,    0,        0,       1,     0,        0,            0,           0),
     "review":          (0,    0,        0,       1,     0,        0,            0,           0),
     "withdraw":        (0,    0,        0,       1,     1,        1,            1,           0),
+    "cancel_withdrawal": (0,  0,        0,       1,     1,        1,            1,           0),
 }
 STAGE_ORDER = (
     S.DRAFT, S.UNDER_REVIEW, S.APPROVED, S.ISSUED,
@@ -93,6 +94,14 @@ COMMANDS: dict[str, Callable[[Standard], None]] = {
     "review": lambda s: s.review(date(2023, 1, 1), ReviewOutcome.CONFIRM, b.TODAY,
                                  actor=b.APPROVER, reason="still fit"),
     "withdraw": lambda s: s.withdraw(date(2023, 1, 1), actor=b.APPROVER, reason="obsolete"),
+    "cancel_withdrawal": lambda s: s.cancel_withdrawal(actor=b.APPROVER, reason="still needed",
+                                                       today=b.TODAY),
+}
+
+# What a command needs first, where its stage allows it: a withdrawal to cancel.
+PREPARE: dict[str, Callable[[Standard], None]] = {
+    "cancel_withdrawal": lambda s: s.withdraw(b.TODAY + timedelta(days=30), actor=b.APPROVER,
+                                              reason="scheduled", today=b.TODAY),
 }
 
 
@@ -116,6 +125,8 @@ CASES = [
 @pytest.mark.parametrize(("command", "stage", "allowed"), CASES)
 def test_command_in_stage(command: str, stage: Stage, allowed: bool) -> None:
     standard = BUILDERS[stage]()
+    if allowed and command in PREPARE:
+        PREPARE[command](standard)
     version = standard.version
     pending = list(standard.pending_events)
 
@@ -151,6 +162,10 @@ NEXT_STAGE = {
     ("withdraw", S.REVISION_DRAFT): S.WITHDRAWN,
     ("withdraw", S.REVISION_UNDER_REVIEW): S.WITHDRAWN,
     ("withdraw", S.REVISION_APPROVED): S.WITHDRAWN,
+    ("cancel_withdrawal", S.ISSUED): S.ISSUED,
+    ("cancel_withdrawal", S.REVISION_DRAFT): S.REVISION_DRAFT,
+    ("cancel_withdrawal", S.REVISION_UNDER_REVIEW): S.REVISION_UNDER_REVIEW,
+    ("cancel_withdrawal", S.REVISION_APPROVED): S.REVISION_APPROVED,
 }
 
 
@@ -162,5 +177,7 @@ def test_next_stage_table_covers_every_allowed_transition() -> None:
                          ids=[f"{c}-from-{s.value}" for c, s in sorted(NEXT_STAGE)])
 def test_allowed_command_leads_to_stage(command: str, stage: Stage) -> None:
     standard = BUILDERS[stage]()
+    if command in PREPARE:
+        PREPARE[command](standard)
     COMMANDS[command](standard)
     assert standard.stage is NEXT_STAGE[(command, stage)]
