@@ -10,13 +10,15 @@ recorder is chosen by topic in the environment the application is given.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from lifecycle import idempotency, numbering
 from lifecycle.commands import (
@@ -32,10 +34,12 @@ from lifecycle.commands import (
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
-from lifecycle.ports import Projection, RegisterReads
+from lifecycle.ports import Projection, RegisterReads, UserRow
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
 from lifecycle.vocabulary import ReviewOutcome, Role
+
+log = logging.getLogger(__name__)
 
 # How often an automatic number is retried when another client took it first.
 ALLOCATION_ATTEMPTS = 50
@@ -47,9 +51,11 @@ class StandardsApp(Application[Any]):
     name = "standards"
     reads: RegisterReads
     projection: Projection
+    aggregates: tuple[type[Aggregate], ...] = (Standard, User)  # every kind this register records
 
     def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
         self.settings = settings
+        self._users_checked: set[UserRow] = set()  # users rows this process found in the log
         super().__init__(env=dict(env))
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
@@ -62,6 +68,14 @@ class StandardsApp(Application[Any]):
         transcoder.register(DateAsISO())
         transcoder.register(EnumAsValue(ReviewOutcome))
         transcoder.register(EnumAsValue(Role))
+
+    @classmethod
+    def event_topics(cls) -> frozenset[str]:
+        """The topic of every event class this register records: anything else
+        in a log is not ours (an import refuses it before resolving it)."""
+        return frozenset(get_topic(value) for owner in cls.aggregates for value in vars(owner).values()
+                         if isinstance(value, type) and issubclass(value, Aggregate.Event)
+                         and value.__name__ not in ("Event", "Created"))  # bases, and the library's own
 
     def today(self) -> date:
         return self.settings.today()
@@ -176,13 +190,26 @@ class StandardsApp(Application[Any]):
     def authenticate(self, token: str) -> tuple[str, list[str]] | None:
         """(name, roles) of the user holding `token`, else None. Only the
         token's SHA-256 is stored; the row found by it is checked once more
-        with a constant-time comparison. Unknown and revoked tokens look alike."""
+        with a constant-time comparison. Unknown and revoked tokens look alike.
+        A row this process has not seen yet is first checked against the
+        user's events: a `users` row edited behind the log's back grants nothing."""
         digest = hash_token(token)
-        found = self.reads.user_by_token_hash(digest)
-        if found is None:
+        row = self.reads.user_by_token_hash(digest)
+        if row is None or not hmac.compare_digest(row.token_hash.encode(), digest.encode()):
             return None
-        name, roles, stored = found
-        if not hmac.compare_digest(stored.encode(), digest.encode()):
-            return None
-        return name, roles
+        if row not in self._users_checked:
+            if not self._supported_by_log(row):
+                log.error("the users row of %r disagrees with its events: refused; run `lifecycle "
+                          "verify`", row.name)
+                return None
+            self._users_checked.add(row)
+        return row.name, list(row.roles)
+
+    def _supported_by_log(self, row: UserRow) -> bool:
+        try:
+            user: Any = self.repository.get(user_id(row.name))
+        except AggregateNotFoundError:
+            return False
+        return (isinstance(user, User) and user.version == row.version and user.token_hash == row.token_hash
+                and tuple(r.value for r in user.roles) == row.roles)
 

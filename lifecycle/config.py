@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite:///var/lifecycle.db"
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_SIGNING_KEY = "var/signing-key.pem"
 
 
 class ConfigError(ValueError):
@@ -25,6 +26,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     bind: str = DEFAULT_BIND
     timezone: str = DEFAULT_TIMEZONE
+    signing_key: str = DEFAULT_SIGNING_KEY  # the Ed25519 key file that signs the log's head
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
 
@@ -35,6 +37,7 @@ class Settings:
             database_url=env.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
+            signing_key=env.get("LIFECYCLE_SIGNING_KEY") or DEFAULT_SIGNING_KEY,
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings

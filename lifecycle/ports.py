@@ -24,6 +24,16 @@ class StoredAnswer:
     body: str | None = None
 
 
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the `users` projection holds it."""
+
+    name: str
+    roles: tuple[str, ...]
+    token_hash: str
+    version: int
+
+
 class RegisterReads(Protocol):
     """The few facts a command needs from the projections."""
 
@@ -38,8 +48,8 @@ class RegisterReads(Protocol):
     def idempotency(self, key: str) -> StoredAnswer | None: ...
 
 
-    def user_by_token_hash(self, token_hash: str) -> tuple[str, list[str], str] | None:
-        """(name, roles, the stored hash) of the user holding this token."""
+    def user_by_token_hash(self, token_hash: str) -> UserRow | None:
+        """The user holding this token."""
 
 
 class Projection(Protocol):

@@ -51,8 +51,10 @@ def check(notifications: Iterable[Any], recorded: Iterator[tuple[int, str]],
             return previous, last, Break(rec[0], "the chain names an event that is missing: deleted")
         expected = link_notification(previous, n)
         if rec[1] != expected:
+            since = f"position {last}" if last else "the start of the log"
             return previous, last, Break(n.id, "the event's content or order does not match its "
-                                         "chain hash: edited or reordered")
+                                         "chain hash: edited or reordered, or an event between "
+                                         f"{since} and this one was deleted with its chain link")
         previous, last = expected, n.id
         rec = next(recorded, None)
     if rec is not None:

@@ -12,7 +12,7 @@ import psycopg
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from projections.recorder import ProjectingMixin
+from projections.recorder import Batch, ProjectingMixin
 from projections.schema import STATEMENTS
 from projections.writer import Writer
 
@@ -54,16 +54,17 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             self._after_insert(curs, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
-        """Insert events at their original positions, with their chain links,
-        all in one transaction."""
+    def import_events(self, batches: Iterable[Batch]) -> None:
+        """Insert events at their original positions, with their chain links
+        and the projection rows they make, all in one transaction."""
         table = self.events_table_name
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-            for rows, links in batches:
+            for rows, links, projected in batches:
                 c.executemany(f"INSERT INTO {table} (notification_id, originator_id, "
                               "originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)", rows)
                 self.writer.insert(c, "event_chain", links)
+                self.writer.write(c, projected)
             # New events continue after the imported positions.
             c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
                       f"(SELECT MAX(notification_id) FROM {table}))")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from lifecycle.ports import StoredAnswer
+from lifecycle.ports import StoredAnswer, UserRow
 from projections.chain import GENESIS
 from projections.documents import StandardRows
 from projections.schema import OPEN, POSITION_NAME, TABLES
@@ -189,12 +189,14 @@ class Reads:
         return counts
 
     # ---------------------------------------------------------------- users
-    def user_by_token_hash(self, token_hash: str) -> tuple[str, list[str], str] | None:
-        """(name, roles, the stored hash): the caller compares the hash again in
-        constant time."""
-        rows = self._all("SELECT name, roles, token_hash FROM users WHERE token_hash = ?",
+    def user_by_token_hash(self, token_hash: str) -> UserRow | None:
+        """The caller compares the stored hash again in constant time."""
+        rows = self._all("SELECT name, roles, token_hash, version FROM users WHERE token_hash = ?",
                          (token_hash,))
-        return (rows[0][0], rows[0][1].split(","), rows[0][2]) if rows else None
+        if not rows:
+            return None
+        name, roles, stored, version = rows[0]
+        return UserRow(name, tuple(roles.split(",")), stored, version)
 
     # ---------------------------------------------------------------- log
     def position(self) -> int:

@@ -1,18 +1,23 @@
 """Recreate every projection from the event log: replay it in recorded order
-through the same Projector the commands use, and write all rows and the
-position in one transaction (readers see the old rows until it commits)."""
+through the same Projector the commands use. `Rows` turns a stream of events
+into the rows each table should hold; `rebuild` writes them (and the
+position) in one transaction, readers seeing the old rows until it commits;
+`verify` compares them with the tables; `import` writes them with the events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from projections.documents import to_column
 from projections.projector import Projector
-from projections.schema import OPEN
+from projections.schema import OPEN, POSITION_NAME
 
 BATCH = 5000
+
+Table = dict[str, list[tuple[Any, ...]]]
 
 
 def notifications(app: Any, upto: int | None = None, after: int = 0) -> Iterator[list[Any]]:
@@ -42,7 +47,7 @@ def replay(app: Any, upto: int | None = None,
 
 @dataclass
 class Track:
-    """One aggregate during a rebuild: its state, open slices and when each opened."""
+    """One aggregate during a replay: its state, open slices and when each opened."""
 
     state: Any = None
     slices: dict = field(default_factory=dict)
@@ -50,47 +55,78 @@ class Track:
     last_at: str | None = None
 
 
+class Rows:
+    """The projection rows a stream of events makes, table by table: rows
+    closed as events go (`take_closed`, to write in batches) and, at the end,
+    the rows still open, the users, the originators and the position (`finish`)."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.projector = Projector(zone)
+        self.tracks: dict[Any, Track] = {}
+        self.users: dict[str, tuple[Any, ...]] = {}
+        self.originators: list[tuple[str, str, str]] = []
+        self.closed: Table = {}
+        self.last = 0
+
+    def add(self, position: int, event: Any) -> None:
+        t = self.tracks.setdefault(event.originator_id, Track())
+        state, after, at, change = self.projector.step(t.state, t.slices, t.last_at, event)
+        for key in change.close:
+            since = t.opened.pop(key)
+            if since != at:  # a row that held for no time is dropped, as the writer does
+                self.closed.setdefault(key[0], []).append(
+                    (*key[1], since, at, *map(to_column, t.slices[key])))
+        for table, identity, _ in change.open:
+            t.opened[(table, identity)] = at
+        t.state, t.slices, t.last_at = state, after, at
+        for row in change.users:
+            self.users[row[0]] = row
+        self.originators += change.originators
+        self.last = position
+
+    def take_closed(self) -> Table:
+        closed, self.closed = self.closed, {}
+        return closed
+
+    def finish(self) -> Table:
+        """The rows not yet taken: closed, still open, users, originators, position."""
+        out = self.take_closed()
+        for t in self.tracks.values():
+            for key, payload in t.slices.items():
+                out.setdefault(key[0], []).append((*key[1], t.opened[key], OPEN, *map(to_column, payload)))
+        out["users"] = list(self.users.values())
+        out["originators"] = list(self.originators)
+        out["projection_position"] = [(POSITION_NAME, self.last)] if self.last else []
+        return out
+
+
 def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild all projections; returns the log position they now cover."""
-    projector = Projector(app.settings.zone)
+    rows = Rows(app.settings.zone)
     writer = app.recorder.writer
-    tracks: dict[Any, Track] = {}
-    users: dict[str, tuple[Any, ...]] = {}
-    originators: list[tuple[str, str, str]] = []
-    last = 0
     with app.recorder.datastore.transaction(commit=True) as c:
         writer.clear(c)
         for batch in notifications(app):
-            closed: dict[str, list[tuple[Any, ...]]] = {}
             for n in batch:
-                event = app.mapper.to_domain_event(n)
-                t = tracks.setdefault(event.originator_id, Track())
-                state, after, at, change = projector.step(t.state, t.slices, t.last_at, event)
-                for key in change.close:
-                    since = t.opened.pop(key)
-                    if since != at:  # a row that held for no time is dropped, as the writer does
-                        closed.setdefault(key[0], []).append(
-                            (*key[1], since, at, *map(to_column, t.slices[key])))
-                for table, identity, _ in change.open:
-                    t.opened[(table, identity)] = at
-                t.state, t.slices, t.last_at = state, after, at
-                for row in change.users:
-                    users[row[0]] = row
-                originators += change.originators
-            for table, rows in closed.items():
-                writer.insert(c, table, rows)
-            last = batch[-1].id
+                rows.add(n.id, app.mapper.to_domain_event(n))
+            writer.write(c, rows.take_closed())
             if progress is not None:
                 progress(len(batch))
-        still_open: dict[str, list[tuple[Any, ...]]] = {}
-        for t in tracks.values():
-            for key, payload in t.slices.items():
-                still_open.setdefault(key[0], []).append(
-                    (*key[1], t.opened[key], OPEN, *map(to_column, payload)))
-        for table, rows in still_open.items():
-            writer.insert(c, table, rows)
-        writer.insert(c, "users", list(users.values()))
-        writer.insert(c, "originators", originators)
-        if last:
-            writer.advance(c, last)
-    return last
+        writer.write(c, rows.finish())
+    return rows.last
+
+
+def expected_rows(app: Any, progress: Callable[[int], None] | None = None) -> Table:
+    """Every row the projections should hold, from a replay of the whole log."""
+    rows = Rows(app.settings.zone)
+    out: Table = {}
+    for batch in notifications(app):
+        for n in batch:
+            rows.add(n.id, app.mapper.to_domain_event(n))
+        for table, values in rows.take_closed().items():
+            out.setdefault(table, []).extend(values)
+        if progress is not None:
+            progress(len(batch))
+    for table, values in rows.finish().items():
+        out.setdefault(table, []).extend(values)
+    return out

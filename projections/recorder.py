@@ -17,6 +17,10 @@ from projections import chain
 from projections.schema import STATEMENTS
 from projections.writer import Writer, values
 
+# An import's batch: events (position, originator id, version, topic, state),
+# their chain links (position, hash), and the projection rows they make.
+Batch = tuple[list[tuple[Any, ...]], list[tuple[int, str]], dict[str, list[tuple[Any, ...]]]]
+
 
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
@@ -71,15 +75,17 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
             self._after_insert(c, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
-        """Insert events at their original positions, with their chain links,
-        all in one transaction (moving a log keeps every position and hash)."""
+    def import_events(self, batches: Iterable[Batch]) -> None:
+        """Insert events at their original positions, with their chain links
+        and the projection rows they make, all in one transaction (moving a
+        log keeps every position and hash)."""
         with self.datastore.transaction(commit=True) as c:
-            for rows, links in batches:
+            for rows, links, projected in batches:
                 c.executemany(f"INSERT INTO {self.events_table_name} "
                               "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
                               [(p, o.hex, v, t, s) for p, o, v, t, s in rows])
                 self.writer.insert(c, "event_chain", links)
+                self.writer.write(c, projected)
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

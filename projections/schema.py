@@ -22,6 +22,19 @@ BITEMPORAL = {
 }
 TABLES = (*BITEMPORAL, "users", "originators")
 
+# Every projection table's columns, in order, and those that name a row: what
+# `lifecycle verify` compares with a replay of the log.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    **{t: (*ident, "recorded_from", "recorded_to", *payload) for t, (ident, payload) in BITEMPORAL.items()},
+    "users": ("name", "roles", "token_hash", "version"),
+    "originators": ("originator_id", "kind", "name"),
+    "projection_position": ("name", "position"),
+}
+IDENTITY: dict[str, tuple[str, ...]] = {
+    **{t: (*ident, "recorded_from") for t, (ident, _) in BITEMPORAL.items()},
+    "users": ("name",), "originators": ("originator_id",), "projection_position": ("name",),
+}
+
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS standard_log (
         code TEXT NOT NULL,

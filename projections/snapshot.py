@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.domain import Standard
-from projections.chain import GENESIS, link_notification
+from projections.chain import GENESIS
 from projections.documents import StandardRows, rows_of
-from projections.rebuild import notifications, replay
+from projections.rebuild import replay
+from projections.signing import SignedHead
+from projections.verify import head_at
 from projections.views import standard_view
 
 FORMAT = "jgsw-catalogue-snapshot/1"
@@ -54,20 +56,24 @@ def file_name(day: date, kind: str) -> str:
 
 
 # --------------------------------------------------------------------- render
-def document(day: date, position: int, head: str, rows: list[StandardRows]) -> dict[str, Any]:
+def document(day: date, position: int, head: str, rows: list[StandardRows],
+             signed: SignedHead) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "as_of": day.isoformat(),
         "position": position,
         "chain_head": head,
+        # Ed25519 signatures are deterministic: the same head gives the same bytes.
+        "signed_head": signed.as_dict(),
         "count": len(rows),
         "standards": [standard_view(r, day, with_editions=False) for r in rows],
     }
 
 
-def render_json(day: date, position: int, head: str, rows: list[StandardRows]) -> bytes:
+def render_json(day: date, position: int, head: str, rows: list[StandardRows],
+                signed: SignedHead) -> bytes:
     """Stable keys, code order, no wall-clock time: the same inputs give the same bytes."""
-    text = json.dumps(document(day, position, head, rows), ensure_ascii=False, sort_keys=True,
+    text = json.dumps(document(day, position, head, rows, signed), ensure_ascii=False, sort_keys=True,
                       indent=1)
     return (text + "\n").encode("utf-8")
 
@@ -164,7 +170,8 @@ def write(app: Any, directory: Path | str, day: date | None = None,
     directory.mkdir(parents=True, exist_ok=True)
     day = day or app.today()
     position, head, rows = app.reads.everything_on(day)
-    files = [(file_name(day, "json"), render_json(day, position, head, rows)),
+    signed = app.signer.sign(position, head)
+    files = [(file_name(day, "json"), render_json(day, position, head, rows, signed)),
              (file_name(day, "csv"), render_csv(day, rows))]
     files.append((file_name(day, "sha256"), render_sha256(files)))
     written = []
@@ -185,19 +192,6 @@ def rows_at(app: Any, position: int, day: date,
                        key=lambda s: s.code)
     rows = (rows_of(s, app.settings.zone, day) for s in standards)
     return [r for r in rows if r.state is not None]
-
-
-def head_at(app: Any, position: int, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
-    """The chain hash at `position`, recomputed from the log itself (not the
-    chain table), and the last position actually read."""
-    head, last = GENESIS, 0
-    for batch in notifications(app, upto=position):
-        for n in batch:
-            head = link_notification(head, n)
-            last = n.id
-        if progress is not None:
-            progress(len(batch))
-    return head, last
 
 
 def _show(value: Any) -> str:
@@ -350,11 +344,11 @@ def verify(app: Any, json_path: Path | str,
         problems.append(f"chain table: records {_show(recorded)} at position {position}, the log "
                         f"gives {head}: the log was altered at or before position {position}")
 
-    want_bytes = render_json(day, position, head, rows)
+    want_bytes = render_json(day, position, head, rows, app.signer.sign(position, head))
     if raw != want_bytes:
         before = len(problems)
         want = json.loads(want_bytes)
-        for key in ("count",):
+        for key in ("count", "signed_head"):
             if doc.get(key) != want[key]:
                 problems.append(f"{key}: file says {_show(doc.get(key))}, the log gives {want[key]}")
         for key in sorted(set(doc) - set(want)):

@@ -1,7 +1,10 @@
 """Moving a whole log between stores (SQLite <-> PostgreSQL) as JSON lines:
-a header with the log's last position and chain head, then one event per
-line with its position and chain hash. Import keeps every position, checks
-every hash as it goes, then rebuilds the projections."""
+a header with the log's last position, chain head and signed head, then one
+event per line with its position and chain hash. Import trusts nothing in
+the file: it checks the signed head (the local key, a key given, or an
+explicit --trust-unsigned), every chain hash, every event's topic, version
+and state, and rebuilds the projections from the decoded events, all in the
+one transaction that loads them, so a bad file leaves the store empty."""
 
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from projections import chain
-from projections.rebuild import notifications, rebuild
+from projections.rebuild import Rows, Table, notifications
+from projections.signing import SignedHead, SigningError
 
 FORMAT = "jgsw-event-log/1"
 BATCH = 2000
@@ -28,7 +34,8 @@ def export(app: Any, out: IO[str], progress: Callable[[int], None] | None = None
     hashes = dict(app.reads.chain_from(0)) if last else {}
     head = hashes.get(last, chain.GENESIS)
     header = {"format": FORMAT, "last_position": last, "chain_head": head,
-              "events": sum(1 for p in hashes if p <= last)}
+              "events": sum(1 for p in hashes if p <= last),
+              "signed_head": app.signer.sign(last, head).as_dict()}
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
     for batch in notifications(app, upto=last):
         for n in batch:
@@ -81,39 +88,92 @@ def _events(lines: Iterator[str],
                             f"events, but its header promised {promised}: it was cut short or edited")
 
 
-def _batches(lines: Iterator[str], header: dict[str, Any],
-             progress: Callable[[int], None] | None) -> Iterator[tuple[list, list]]:
+def check_signature(header: dict[str, Any], keys: list[Any], trust_unsigned: bool) -> str:
+    """How the file's head is trusted: signed by one of `keys` (the local
+    key first), or unsigned and accepted by the operator's choice."""
+    raw = header.get("signed_head")
+    if raw is None:
+        if trust_unsigned:
+            return "unsigned, loaded because --trust-unsigned was given"
+        raise TransferError("the file's head is not signed: load it only if you trust where it came "
+                            "from, with --trust-unsigned")
+    try:
+        signed = SignedHead.from_dict(raw)
+    except SigningError as e:
+        raise TransferError(f"the file's signed head: {e}") from None
+    if (signed.position, signed.chain_head) != (header.get("last_position"), header.get("chain_head")):
+        raise TransferError("the file's signed head does not name its last position and chain head: "
+                            "the header was edited")
+    if signed.verified_by(keys) is None:
+        raise TransferError(f"the file's head is signed by key {signed.key}, which is neither this "
+                            "register's key nor one given with --trusted-key")
+    return f"signed by {signed.key}"
+
+
+class Decoder:
+    """Checks each event of a file as the application would read it: a
+    known topic, the next version of its aggregate, a state that decodes
+    and applies; and collects the projection rows it makes."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.topics = app.event_topics()
+        self.versions: dict[UUID, int] = {}
+        self.rows = Rows(app.settings.zone)
+
+    def add(self, number: int, row: tuple[Any, ...]) -> None:
+        position, originator_id, version, topic, state = row
+        where = f"line {number}: position {position}"
+        if topic not in self.topics:
+            raise TransferError(f"{where}: {topic!r} is not an event type of this register")
+        expected = self.versions.get(originator_id, 0) + 1
+        if version != expected:
+            raise TransferError(f"{where}: version {version} of aggregate {originator_id}, "
+                                f"expected {expected}: versions must follow on without gaps")
+        self.versions[originator_id] = version
+        try:
+            event = self.app.mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
+            self.rows.add(position, event)
+        except Exception as e:
+            raise TransferError(f"{where}: the event does not decode or apply ({type(e).__name__}: "
+                                f"{e})") from None
+
+
+def _batches(lines: Iterator[str], header: dict[str, Any], decoder: Decoder,
+             progress: Callable[[int], None] | None) -> Iterator[tuple[list, list, Table]]:
     rows: list[tuple[Any, ...]] = []
     links: list[tuple[int, str]] = []
-    for row, link in _events(lines, header):
+    for number, (row, link) in enumerate(_events(lines, header), start=2):
+        decoder.add(number, row)
         rows.append(row)
         links.append(link)
         if len(rows) >= BATCH:
-            yield rows, links
+            yield rows, links, decoder.rows.take_closed()
             if progress is not None:
                 progress(len(rows))
             rows, links = [], []
-    if rows:
-        yield rows, links
-        if progress is not None:
-            progress(len(rows))
+    yield rows, links, decoder.rows.finish()
+    if progress is not None:
+        progress(len(rows))
 
 
 def import_log(app: Any, open_source: Callable[[], IO[str]],
-               progress: Callable[[int], None] | None = None) -> tuple[int, str]:
+               progress: Callable[[int], None] | None = None, *, trusted_keys: list[Any] | None = None,
+               trust_unsigned: bool = False) -> tuple[int, str, str]:
     """Load an exported log into an empty store; returns (last position, chain
-    head). The file is checked whole before anything is written, and loaded in
-    one transaction: a bad file leaves the store empty."""
+    head, how its head was trusted). The file's chain is checked whole before
+    anything is written; then its events are decoded, checked and loaded with
+    their projection rows in one transaction: a bad file leaves the store empty."""
     if app.recorder.max_notification_id():
         raise TransferError("the target store is not empty: import only into a new store")
     with open_source() as source:
         lines = iter(source)
         header = read_header(lines)
+        trust = check_signature(header, [app.signer.public, *(trusted_keys or [])], trust_unsigned)
         for _ in _events(lines, header):
             pass
     with open_source() as source:
         lines = iter(source)
         read_header(lines)
-        app.recorder.import_events(_batches(lines, header, progress))
-    rebuild(app)
-    return header["last_position"], header["chain_head"]
+        app.recorder.import_events(_batches(lines, header, Decoder(app), progress))
+    return header["last_position"], header["chain_head"], trust

@@ -53,6 +53,15 @@ class Writer:
             marks = ",".join("?" * len(values[0]))
             cursor.executemany(self.sql(f"INSERT INTO {table} VALUES ({marks})"), values)
 
+    def write(self, cursor: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Whole rows by table (a rebuild's or an import's); the position advances."""
+        for table, values in rows.items():
+            if table == "projection_position":
+                for _, position in values:
+                    self.advance(cursor, position)
+            else:
+                self.insert(cursor, table, values)
+
     def advance(self, cursor: Any, position: int) -> None:
         """The projections now include the log up to `position`."""
         cursor.execute(

@@ -63,13 +63,21 @@ def store(request) -> str:
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test signs with a key of its own (made on first use), never the checkout's var/."""
+    path = tmp_path / "signing-key.pem"
+    monkeypatch.setenv("LIFECYCLE_SIGNING_KEY", str(path))
+    return path
+
+
 @pytest.fixture
-def settings(store: str, tmp_path: Path, request) -> Settings:
+def settings(store: str, tmp_path: Path, request, signing_key: Path) -> Settings:
     if store == "sqlite":
-        return Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}")
+        return Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", signing_key=str(signing_key))
     url = request.getfixturevalue("postgres_database")
     reset_postgres(url)
-    return Settings(database_url=url)
+    return Settings(database_url=url, signing_key=str(signing_key))
 
 
 @pytest.fixture

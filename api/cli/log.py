@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import IO
+from typing import IO, Any, NoReturn
 
 import click
 
@@ -34,18 +35,64 @@ def rebuild() -> None:
 
 
 @click.command()
-def verify() -> None:
-    """Re-read the whole log and check its chain; print the head hash."""
-    from projections.verify import verify_log
+@click.option("--since", "since", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="a snapshot (.json) or export (.jsonl) whose signed head the log must still extend")
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a public key (PEM) besides this register's own that may have signed that head")
+def verify(since: str | None, trusted_keys: tuple[str, ...]) -> None:
+    """Check the chain, every projection row and every stored file against the
+    log; with --since, that the log still extends an earlier signed head.
+    Prints the head hash; exits 2 naming the first difference."""
+    from projections.verify import verify_log, verify_projections, verify_since
 
     register = open_register()
-    with progress("verify", register.log_position()) as bar:
-        head, last, broken = verify_log(register, progress=bar.update)
-    if broken is not None:
-        click.echo(f"the chain breaks at position {broken.position}: {broken.problem}", err=True)
-        sys.exit(2)
-    click.echo(head)
-    click.echo(f"{last} events verified; head hash above", err=True)
+    keys = [register.signer.public, *(_public_key(k) for k in trusted_keys)]
+    signed = _signed_head(since) if since else None
+    events = register.log_position()
+    with progress("verify chain", events) as bar:
+        checked = verify_log(register, progress=bar.update)
+    if checked.broken is not None:
+        _fail(f"the chain breaks at position {checked.broken.position}: {checked.broken.problem}")
+    with progress("verify rows", events) as bar:
+        difference = verify_projections(register, progress=bar.update)
+    if difference is not None:
+        _fail(f"the projections differ from the log: {difference}")
+    if signed is not None:
+        problem = verify_since(register, signed, keys)
+        if problem is not None:
+            _fail(f"{since}: {problem}")
+    click.echo(checked.head)
+    extends = f"; it extends the head signed at position {signed.position} in {since}" if signed else ""
+    click.echo(f"{checked.events} events and every projection row verified{extends}; head hash above; "
+               f"signing key {register.signer.fingerprint}", err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+def _public_key(path: str) -> Any:
+    from projections.signing import SigningError, load_public_key
+
+    try:
+        return load_public_key(path)
+    except SigningError as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _signed_head(path: str) -> Any:
+    """The signed head a snapshot (its JSON) or an export (its header line) records."""
+    from projections.signing import SignedHead, SigningError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+            doc = json.loads(first) if first.lstrip().startswith("{") and first.rstrip().endswith("}") \
+                else json.loads(first + f.read())
+        return SignedHead.from_dict(doc["signed_head"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, SigningError) as e:
+        raise click.UsageError(f"{path} records no signed head ({type(e).__name__}: {e})") from None
 
 
 @click.command("export")
@@ -63,8 +110,14 @@ def export_log(file: str) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_log(file: str) -> None:
-    """Load an exported log into an empty store (either kind), then rebuild."""
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a public key (PEM) besides this register's own that may have signed the file's head")
+@click.option("--trust-unsigned", is_flag=True,
+              help="load a file whose head is not signed (one exported before heads were signed)")
+def import_log(file: str, trusted_keys: tuple[str, ...], trust_unsigned: bool) -> None:
+    """Load an exported log into an empty store (either kind): its signed
+    head, chain and every event are checked, and it is loaded with its
+    projections in one transaction, or not at all."""
     from projections.transfer import TransferError, read_header
     from projections.transfer import import_log as run_import
 
@@ -79,8 +132,11 @@ def import_log(file: str) -> None:
 
     try:
         with progress("import", total) as bar:
-            last, head = run_import(register, source, progress=bar.update)
+            last, head, trust = run_import(register, source, progress=bar.update,
+                                           trust_unsigned=trust_unsigned,
+                                           trusted_keys=[_public_key(k) for k in trusted_keys])
     except TransferError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"imported {total} events up to position {last}; chain head {head}", err=True)
+    click.echo(f"imported {total} events up to position {last}; chain head {head}; the file's head was "
+               f"{trust}", err=True)
     click.echo(head)

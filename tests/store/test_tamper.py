@@ -26,14 +26,15 @@ def forger(service, settings):
 
 
 def broken_at(service) -> tuple[int, str]:
-    _, _, broken = verify_log(service)
+    broken = verify_log(service).broken
     assert broken is not None, "the tampering went unnoticed"
     return broken.position, broken.problem
 
 
 def test_an_untouched_log_verifies_and_prints_its_head(service, forger, runner):
-    head, last, broken = verify_log(service)
-    assert broken is None and last == service.recorder.max_notification_id() == 30
+    checked = verify_log(service)
+    head = checked.head
+    assert checked.broken is None and checked.last == checked.events == service.recorder.max_notification_id() == 30
     result = runner.invoke(main, ["verify"])
     assert result.exit_code == 0
     assert result.stdout.strip() == head and len(head) == 64
@@ -42,7 +43,8 @@ def test_an_untouched_log_verifies_and_prints_its_head(service, forger, runner):
 def test_an_edited_event_is_caught(service, forger):
     forger.replace_text(3, "2018-12-31", "2017-12-31")
     assert broken_at(service) == (3, "the event's content or order does not match its chain "
-                                     "hash: edited or reordered")
+                                     "hash: edited or reordered, or an event between position 2 "
+                                     "and this one was deleted with its chain link")
 
 
 def test_an_edited_topic_is_caught(service, forger):
