@@ -264,7 +264,8 @@ def add_user(app: Any, name: str, roles: list[Any]) -> str:
 
 
 def schema_fingerprint() -> str:
-    """The tables an empty store gets, plus this generator's version."""
+    """The tables an empty store gets, this generator's version, and the code
+    that decides what rows the events make (a change there rebuilds the store)."""
     from api.bootstrap import bootstrap
     from lifecycle.config import Settings
 
@@ -273,7 +274,9 @@ def schema_fingerprint() -> str:
         app.close()
         with contextlib.closing(sqlite3.connect(f"{d}/empty.db")) as db:
             ddl = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
-    return hashlib.sha256(json.dumps([GENERATOR, ddl]).encode()).hexdigest()[:16]
+    code = sorted((str(p.relative_to(ROOT)), hashlib.sha256(p.read_bytes()).hexdigest())
+                  for package in ("lifecycle", "projections") for p in (ROOT / package).glob("*.py"))
+    return hashlib.sha256(json.dumps([GENERATOR, ddl, code]).encode()).hexdigest()[:16]
 
 
 def build_store(path: Path, n: int, log: Callable[[str], None], extra_edits: int = 0) -> dict[str, Any]:
