@@ -25,7 +25,10 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     settings = settings or Settings.from_env()
     env = {**settings.eventsourcing_env(create_tables),
            "APPLICATION_RECORDER_TOPIC": RECORDERS[settings.store_kind]}
-    return Register(settings, env)
+    register = Register(settings, env)
+    if create_tables:  # the one who prepares the store brings its projections up to date
+        register.upgrade_projections()
+    return register
 
 
 def service() -> Register:

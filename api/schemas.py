@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from lifecycle import numbering
+from lifecycle import numbering, reviews
 from lifecycle.domain import LEVELS
 from lifecycle.status import EDITION_STATUSES, STANDARD_STATUSES
 from lifecycle.vocabulary import ReviewOutcome
@@ -99,6 +99,13 @@ REASON: dict[str, Any] = {"max_length": 500, "metadata": {"description": "why; k
 
 class DraftFields(Strict):
     title = Text(max_length=200)
+    references = ma.fields.List(Text(max_length=200), metadata={
+        "description": "normative references as written: JGSW01001—2018 (dated), JGSW01001 "
+                       "(undated), GB/T 19001—2016, ISO 9001:2015, or the title of a standard "
+                       "not yet numbered; at most 200",
+        "example": ["JGSW01002", "JGSW01001—2018", "GB/T 19001—2016", "资产管理标准 要求"]})
+    review_years = ma.fields.Integer(validate=validate.Range(min=1, max=5), metadata={
+        "description": "periodic review every N years (1–5); default LIFECYCLE_REVIEW_YEARS"})
     level = ma.fields.String(validate=validate.OneOf(LEVELS))
     kind = Text(max_length=50, metadata={"description": "技术标准, 管理标准, 工作标准, 工作指南 …"})
     owner_department = Text(max_length=100, metadata={"description": "归口 department"})
@@ -220,6 +227,9 @@ class EditionOut(ma.Schema):
     owner_department = ma.fields.String(allow_none=True)
     drafting_units = ma.fields.List(ma.fields.String())
     summary = ma.fields.String(allow_none=True)
+    references = ma.fields.List(ma.fields.String(),
+                                metadata={"description": "normative references, fixed at approval"})
+    review_years = ma.fields.Integer(allow_none=True)
     approved_on = ma.fields.String(allow_none=True)
     approved_by = ma.fields.String(allow_none=True)
     drafted_by = ma.fields.String(allow_none=True)
@@ -249,6 +259,8 @@ class DraftOut(ma.Schema):
     owner_department = ma.fields.String(allow_none=True)
     drafting_units = ma.fields.List(ma.fields.String())
     summary = ma.fields.String(allow_none=True)
+    references = ma.fields.List(ma.fields.String())
+    review_years = ma.fields.Integer(allow_none=True)
     drafted_by = ma.fields.String()
     edited_by = ma.fields.List(ma.fields.String())
     revision_of = ma.fields.String(allow_none=True)
@@ -310,6 +322,64 @@ class NumberOut(ma.Schema):
     category_name = ma.fields.String()
     sub_item = ma.fields.String()
     year = ma.fields.Integer(allow_none=True)
+
+
+class DueQuery(Clocks):
+    within = ma.fields.Integer(load_default=reviews.DEFAULT_WITHIN, validate=validate.Range(min=0, max=3650),
+                               metadata={"description": "also what falls due this many days after as_of"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    after = ma.fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}\.JGSW\d{5}$"), metadata={
+        "description": "cursor: `due_on.code` of the last item of the previous page"})
+
+
+class ReferenceOut(ma.Schema):
+    reference = ma.fields.String(metadata={"example": "JGSW01001"})
+    kind = ma.fields.String(validate=validate.OneOf(["internal", "external", "planned"]))
+    internal = ma.fields.Boolean()
+    dated = ma.fields.Boolean()
+    unresolved = ma.fields.Boolean(metadata={"description": "a planned standard, cited by title"})
+    resolves_to = ma.fields.String(allow_none=True, metadata={"example": "JGSW01001—2018"})
+    status = ma.fields.String(allow_none=True)
+    status_label = ma.fields.String(allow_none=True)
+    warning = ma.fields.String(allow_none=True)
+    amendments = ma.fields.List(ma.fields.Dict())
+
+
+class ReferencePage(Page):
+    items = ma.fields.List(ma.fields.Nested(ReferenceOut))
+    as_of = ma.fields.String()
+    known_at = ma.fields.String(allow_none=True)
+
+
+class CitingOut(ma.Schema):
+    number = ma.fields.String(metadata={"example": "JGSW01003—2018"})
+    code = ma.fields.String()
+    reference = ma.fields.String(metadata={"description": "as the citing edition writes it"})
+    dated = ma.fields.Boolean()
+
+
+class CitingPage(ReferencePage):
+    items = ma.fields.List(ma.fields.Nested(CitingOut))
+
+
+class DueDetailOut(ma.Schema):
+    reason = ma.fields.String(validate=validate.OneOf(["interval", "reference_changed", "paperwork"]))
+    due_on = ma.fields.String()
+    about = ma.fields.String(allow_none=True)
+
+
+class DueOut(ma.Schema):
+    code = ma.fields.String()
+    edition = ma.fields.String(metadata={"example": "JGSW01003—2018"})
+    due_on = ma.fields.String()
+    overdue_days = ma.fields.Integer(metadata={"description": "days past due; negative: days left"})
+    reasons = ma.fields.List(ma.fields.String())
+    details = ma.fields.List(ma.fields.Nested(DueDetailOut))
+
+
+class DuePage(ReferencePage):
+    items = ma.fields.List(ma.fields.Nested(DueOut))
+    within = ma.fields.Integer()
 
 
 class EventsQuery(Strict):

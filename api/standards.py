@@ -20,6 +20,7 @@ from api.problems import F, document, problem
 from lifecycle import commands, numbering
 from lifecycle.domain import Standard
 from lifecycle.errors import NotFound
+from projections import citations
 from projections.documents import StandardRows, record_time, rows_of
 from projections.queries import CatalogueFilter
 from projections.views import edition_view, editions_on, standard_view
@@ -107,7 +108,8 @@ def answer(standard: Standard, status: int = 200, **headers: str) -> Answer:
     """A command's answer: the standard as it now is, with its new ETag, built
     from the aggregate just recorded (the same rows the tables now hold)."""
     day = service().today()
-    rows = rows_of(standard, service().settings.zone, day, service().projection.memo)
+    rows = rows_of(standard, service().settings.zone, day, service().projection.memo,
+                   service().settings.review_years)
     if rows.state is None:  # a clock ahead of the office's calendar: answer as a read would
         rows = load(numbering.parse_code(standard.code), When())
     view = standard_view(rows, day)
@@ -122,6 +124,10 @@ class When:
     def __init__(self, as_of: date | None = None, known_at: datetime | None = None) -> None:
         self.day = as_of or service().today()
         self.known_at = record_time(known_at) if known_at is not None else None
+
+    def echo(self) -> dict[str, str | None]:
+        """The clocks an answer was given on, for the answer itself."""
+        return {"as_of": self.day.isoformat(), "known_at": self.known_at}
 
     def describe(self) -> str:
         said = f" as recorded at {self.known_at}" if self.known_at else ""
@@ -294,6 +300,38 @@ def edition(code: str, year: str, as_of: date | None = None,
             return edition_view(rows.code, raw, when.day, rows.editions)
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
                    editions=[f"{rows.code}—{raw['year']}" for raw in existing])
+
+
+@blp.route("/standards/<code:code>/editions/<year>/references", methods=["GET"])
+@blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.response(200, s.ReferencePage)
+@documented(401, 404, 422)
+def edition_references(code: str, year: str, as_of: date | None = None,
+                       known_at: datetime | None = None) -> Response:
+    """What an edition cites (规范性引用文件), each internal reference resolved on `as_of`.
+
+    A dated reference resolves to that edition, with a `warning` when it is
+    not in force that day; an undated one to the edition in force that day."""
+    when = When(as_of, known_at)
+    rows = load(path_code(code), when)
+    wanted = edition_year(rows.code, year)
+    if wanted is None or wanted not in {raw["year"] for raw in editions_on(rows, when.day)}:
+        raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}")
+    items = citations.references(service().reads, rows.code, wanted, when.day, when.known_at)
+    return as_json({"items": items, "next": None, **when.echo()})
+
+
+@blp.route("/standards/<code:code>/referenced-by", methods=["GET"])
+@blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.response(200, s.CitingPage)
+@documented(401, 404, 422)
+def referenced_by(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
+    """The editions in force on `as_of` that cite this standard, dated or not:
+    what a revision or withdrawal of it affects."""
+    when = When(as_of, known_at)
+    rows = load(path_code(code), when)
+    items = citations.referenced_by(service().reads, rows.code, when.day, when.known_at)
+    return as_json({"items": items, "next": None, **when.echo()})
 
 
 def edition_year(code: str, segment: str) -> int | None:

@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, get_topic
 
-from lifecycle import idempotency, numbering
+from lifecycle import idempotency, numbering, references
 from lifecycle.commands import (
     AddUser,
     Command,
@@ -33,7 +33,7 @@ from lifecycle.commands import (
 )
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
-from lifecycle.errors import Conflict, NotFound, StaleVersion
+from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from lifecycle.ports import Projection, RegisterReads, UserRow
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
@@ -86,6 +86,9 @@ class StandardsApp(Application[Any]):
     # ------------------------------------------------------------- commands
     def handle(self, command: Command) -> Any:
         """Run one command; returns the aggregate it recorded."""
+        cited = command.cited()
+        if cited:
+            self._check_cited(cited, _own_code(command))
         if isinstance(command, DraftStandard):
             return self._draft(command)
         if isinstance(command, StandardCommand):
@@ -93,6 +96,21 @@ class StandardsApp(Application[Any]):
         if isinstance(command, UserCommand):
             return self._user(command)
         raise TypeError(f"not a command: {command!r}")
+
+    def _check_cited(self, texts: list[str], own: str | None) -> None:
+        """The list's own rules (lifecycle/references.py), then: internal
+        references must name a standard of this register, and a dated one an
+        edition it has."""
+        for ref in references.parse_list(texts, own):
+            if ref.code is None:
+                continue
+            years = self.reads.edition_years(ref.code)
+            if years is None:
+                raise InvalidInput(references.FIELD, f"{ref.text!r}: there is no standard {ref.code}")
+            if ref.year is not None and ref.year not in years:
+                known = ", ".join(f"{ref.code}—{y}" for y in years) or "none yet"
+                raise InvalidInput(references.FIELD, f"{ref.text!r}: {ref.code} has no edition {ref.year} "
+                                                     f"(its editions: {known})")
 
     def _change(self, command: StandardCommand) -> Standard:
         """Run `command` on its standard if it is still at the version expected."""
@@ -213,3 +231,11 @@ class StandardsApp(Application[Any]):
         return (isinstance(user, User) and user.version == row.version and user.token_hash == row.token_hash
                 and tuple(r.value for r in user.roles) == row.roles)
 
+
+def _own_code(command: Command) -> str | None:
+    """The standard a command is about, where it is known before it runs."""
+    if isinstance(command, StandardCommand):
+        return str(command.code)
+    if isinstance(command, DraftStandard) and command.sub_item is not None:
+        return str(numbering.make_code(command.category, command.sub_item))
+    return None

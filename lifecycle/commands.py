@@ -77,6 +77,11 @@ class Command:
     actor: str                  # who sends it (from their token, never from the body)
     reason: str | None = None   # why: kept on the event
 
+    def cited(self) -> list[str] | None:
+        """The normative references this command writes, if any: the service
+        layer checks that the standards and editions they name exist."""
+        return None
+
 
 @dataclass(frozen=True, kw_only=True)
 class StandardCommand(Command):
@@ -104,6 +109,9 @@ class DraftStandard(Command):
     fields: dict[str, Any] = field(default_factory=dict)  # title, level, kind, …
     sub_item: str | None = None
 
+    def cited(self) -> list[str] | None:
+        return self.fields.get("references")
+
 
 @declare(name="edit_draft", word="edit the draft", label="修改草案", roles={Role.DRAFTER},
          stages=DRAFTS, records="standard.draft_edited")
@@ -112,6 +120,9 @@ class EditDraft(StandardCommand):
     """Edit the open draft."""
 
     changes: dict[str, Any]
+
+    def cited(self) -> list[str] | None:
+        return self.changes.get("references")
 
     def run(self, standard: Standard, ctx: Context) -> None:
         standard.edit_draft(self.changes, self.actor, self.reason, today=ctx.today)

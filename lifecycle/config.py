@@ -15,10 +15,19 @@ DEFAULT_DATABASE_URL = "sqlite:///var/lifecycle.db"
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_SIGNING_KEY = "var/signing-key.pem"
+DEFAULT_REVIEW_YEARS = 5  # China's Standardization Law art. 29: at most five years
 
 
 class ConfigError(ValueError):
     pass
+
+
+def _review_years(text: str | None) -> int:
+    if not text:
+        return DEFAULT_REVIEW_YEARS
+    if not text.strip().isdigit() or not 1 <= int(text) <= 5:
+        raise ConfigError(f"LIFECYCLE_REVIEW_YEARS={text!r}: a whole number of years from 1 to 5")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Settings:
     bind: str = DEFAULT_BIND
     timezone: str = DEFAULT_TIMEZONE
     signing_key: str = DEFAULT_SIGNING_KEY  # the Ed25519 key file that signs the log's head
+    review_years: int = DEFAULT_REVIEW_YEARS  # periodic review interval of a standard that sets none
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
 
@@ -38,6 +48,7 @@ class Settings:
             bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
             signing_key=env.get("LIFECYCLE_SIGNING_KEY") or DEFAULT_SIGNING_KEY,
+            review_years=_review_years(env.get("LIFECYCLE_REVIEW_YEARS")),
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings

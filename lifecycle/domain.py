@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from lifecycle import numbering, workflow
+from lifecycle import numbering, references, workflow
 from lifecycle.errors import Conflict, Forbidden, InvalidInput
 from lifecycle.status import Paperwork, StandardStatus, standard_status
 from lifecycle.vocabulary import ReviewOutcome, Stage
@@ -53,6 +53,8 @@ class Content:
     owner_department: str | None = None
     drafting_units: list[str] = field(default_factory=list)
     summary: str | None = None
+    references: list[str] = field(default_factory=list)  # normative references (lifecycle/references.py)
+    review_years: int | None = None  # periodic review interval; None: LIFECYCLE_REVIEW_YEARS
 
     def content(self) -> dict[str, Any]:
         """A copy of the content fields (lists copied, so the copy never changes with this)."""
@@ -130,7 +132,7 @@ class Standard(Aggregate):
             draft = standard.draft
             assert draft is not None
             for name, value in self.changes.items():
-                setattr(draft, name, list(value) if name == "drafting_units" else value)
+                setattr(draft, name, list(value) if isinstance(value, (list, tuple)) else value)
             if self.actor not in draft.contributors:
                 draft.edited_by.append(self.actor)
 
@@ -237,7 +239,7 @@ class Standard(Aggregate):
         fields.setdefault("level", None)
         if fields["level"] is None:
             fields["level"] = default_level(code)
-        _check_fields(fields)
+        fields = _check_fields(fields, str(code))
         return cls._create(
             cls.Drafted, id=standard_id(code), code=str(code), category=code.category,
             sub_item=code.sub_item, fields=fields, actor=actor, reason=reason,
@@ -321,8 +323,9 @@ class Standard(Aggregate):
         unknown = set(changes) - set(CONTENT_FIELDS)
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "not a field of a draft")
-        _check_fields({**self.draft.content(), **changes})
-        self.trigger_event(self.DraftEdited, changes=dict(changes), actor=actor, reason=reason)
+        checked = _check_fields({**self.draft.content(), **changes}, self.code)
+        changes = {name: checked[name] for name in changes}  # references in canonical form
+        self.trigger_event(self.DraftEdited, changes=changes, actor=actor, reason=reason)
 
     def submit(self, actor: str, reason: str | None = None, today: date | None = None) -> None:
         self._allow("submit", today)
@@ -382,7 +385,7 @@ class Standard(Aggregate):
         self._allow("open_revision", today)
         _require_reason(reason)
         if title is not None:
-            _check_fields({"title": title})
+            _check_fields({"title": title}, self.code)
 
     def withdraw(self, withdrawn_on: date, actor: str, reason: str, today: date | None = None) -> None:
         """废止 from `withdrawn_on`; a day still to come schedules it (and a
@@ -431,17 +434,28 @@ class Standard(Aggregate):
 
 def _draft_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in fields.items() if k in CONTENT_FIELDS}
-    out["drafting_units"] = list(out.get("drafting_units") or [])
+    for name in ("drafting_units", "references"):
+        out[name] = list(out.get(name) or [])
     return out
 
 
-def _check_fields(fields: dict[str, Any]) -> None:
+REVIEW_YEARS = range(1, 6)  # China's Standardization Law: reviewed at most every five years
+
+
+def _check_fields(fields: dict[str, Any], code: str) -> dict[str, Any]:
+    """The content rules; returns the fields with references in canonical form."""
     title = fields.get("title")
     if title is not None and not str(title).strip():
         raise InvalidInput("title", "a title must not be empty")
     level = fields.get("level")
     if level is not None and level not in LEVELS:
         raise InvalidInput("level", f"unknown level {level!r}: one of {', '.join(LEVELS)}")
+    years = fields.get("review_years")
+    if years is not None and (isinstance(years, bool) or years not in REVIEW_YEARS):
+        raise InvalidInput("review_years", f"{years!r}: a standard is reviewed every 1 to 5 years")
+    if fields.get("references"):
+        fields = {**fields, "references": [r.text for r in references.parse_list(fields["references"], code)]}
+    return fields
 
 
 def _check_day(field: str, day: date, *, latest: date | None = None,

@@ -42,6 +42,9 @@ class RegisterReads(Protocol):
 
     def exists(self, code: str) -> bool: ...
 
+    def edition_years(self, code: str) -> list[int] | None:
+        """The years of the standard's approved editions; None if there is no such standard."""
+
     def last_recorded(self, code: str) -> str | None:
         """The record time of the standard's last event."""
 

@@ -33,6 +33,7 @@ class Entry:
     title: str
     issued: bool = False
     reasons: dict[str, str] = field(default_factory=dict)  # event -> reason
+    references: tuple[str, ...] = ()  # normative references, as the register writes them
 
 
 TABLE_NOTE = f"JGSW01001 §5 allocation table, {SOURCE}"
@@ -52,9 +53,18 @@ CATALOGUE_2018 = (
                   "JGSW01002 §2.3.1 cites 基础和术语 as 'JGSW/01001-2018' and 标准化导则 as "
                   "'JGSW01002-2018', both wrong numbers (they are JGSW01002—2018 and JGSW01003—2018)",
     }),
-    Entry("JGSW01003—2018", "基础通用标准 标准化导则", issued=True, reasons={
+    Entry("JGSW01003—2018", "基础通用标准 标准化导则", issued=True, references=(
+        # JGSW01003 §2 cites by title only, all undated (DOMAIN.md §7): 基础和术语,
+        # 编号规则, three category standards the 2018 table does not number, and
+        # 后勤服务管理标准 要求, taken as JGSW05000 后勤服务标准 要求.
+        "JGSW01002", "JGSW01001", "机关经费管理标准 要求", "资产管理标准 要求",
+        "公共机构节约能源资源标准 要求", "JGSW05000",
+    ), reasons={
         "drafted": "known discrepancy: the cover of JGSW01003 reads 'YNJGSW01003-2018'; "
-                   "the number is JGSW01003—2018",
+                   "the number is JGSW01003—2018. Its §2 cites its normative references by title "
+                   "only: 基础和术语 is JGSW01002, 编号规则 JGSW01001, 后勤服务管理标准 要求 is taken as "
+                   "JGSW05000 (后勤服务标准 要求); the three other category standards are not numbered "
+                   "yet and are kept as planned references by title",
         "issued": "issued 2018-12-31 from 2019-01-01 on trial: the title says 试行 while the "
                   "cover says 实施; recorded as 试行, like the other two of the compilation",
     }),
@@ -78,7 +88,7 @@ def build(entry: Entry) -> Standard:
     standard = Standard.create(
         number.code,
         {"title": entry.title, "owner_department": POLICY_OFFICE,
-         "drafting_units": DRAFTING_UNITS if entry.issued else []},
+         "drafting_units": DRAFTING_UNITS if entry.issued else [], "references": list(entry.references)},
         actor=POLICY_OFFICE, reason=why.get("drafted", TABLE_NOTE),
     )
     standard.submit(actor=POLICY_OFFICE, reason=why.get("submitted"))

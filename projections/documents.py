@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from lifecycle.domain import Standard
-from lifecycle.status import Paperwork, status_timeline
+from lifecycle import references, reviews
+from lifecycle.config import DEFAULT_REVIEW_YEARS
+from lifecycle.domain import Edition, Standard
+from lifecycle.status import LAST_DAY, Paperwork, status_timeline
 from lifecycle.users import User
 from lifecycle.vocabulary import Stage
 
@@ -79,9 +81,11 @@ def _draft_dict(draft: Any) -> dict[str, Any] | None:
             "edited_by": list(draft.edited_by), "comments": list(draft.comments)}
 
 
-def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Slices:
+def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
+                    review_years: int = DEFAULT_REVIEW_YEARS) -> Slices:
     """`memo` (kept by a Projector across events) skips recomputing the status
-    timeline when what it depends on did not change."""
+    timeline when what it depends on did not change. `review_years`: the
+    interval of a standard that sets none (LIFECYCLE_REVIEW_YEARS)."""
     code = std.code
     # The stage as the register said it when it recorded the event: a
     # withdrawal scheduled for a later day has not yet ended the paperwork.
@@ -97,10 +101,13 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Sl
     }
     slices: Slices = {("standard_log", (code,)): (std.version, stage.value, Doc(log_doc))}
     paperwork = std.paperwork(zone)
-    slices.update(_remembered(memo, ("catalogue", code), _catalogue_key(std, paperwork),
-                              lambda: _catalogue_slices(std, paperwork)))
+    reviewed = tuple(r["reviewed_on"] for r in std.reviews)
+    key = (_catalogue_key(std, paperwork), reviewed, review_years)
+    slices.update(_remembered(memo, ("catalogue", code), key,
+                              lambda: _timeline_slices(std, paperwork, reviewed, review_years)))
     for e in std.editions:
         slices[("edition_states", (code, e.year))] = (Doc(e.as_dict()),)
+        slices.update(_reference_slices(code, e))
     return slices
 
 
@@ -117,23 +124,44 @@ def _remembered(memo: dict | None, slot: tuple, key: tuple, compute: Callable[[]
 
 def _catalogue_key(std: Standard, paperwork: Paperwork) -> tuple:
     about = std.draft
-    return (std.category, paperwork,
+    return (std.category, paperwork, std.withdrawn_on,
             (about.title, about.level) if about is not None else None,
             tuple((e.year, e.approved_on, e.issued_on, e.effective_on, e.trial, e.superseded_on,
-                   e.withdrawn_on, e.title, e.level) for e in std.editions))
+                   e.withdrawn_on, e.title, e.level, e.review_years) for e in std.editions))
 
 
-def _catalogue_slices(std: Standard, paperwork: Paperwork) -> Slices:
-    """The status intervals over valid time (lifecycle.status), with the title
-    and level of the edition (or draft) each speaks of."""
+def _timeline_slices(std: Standard, paperwork: Paperwork, reviewed: tuple[date, ...],
+                     review_years: int) -> Slices:
+    """What follows from the editions' dates over valid time: the status
+    intervals (lifecycle.status) with the title and level of the edition (or
+    draft) each speaks of; the review clock (lifecycle.reviews); and the days
+    the standard changed for those who cite it."""
     out: Slices = {}
-    for interval in status_timeline(std.editions, paperwork):
+    timeline = status_timeline(std.editions, paperwork)
+    for interval in timeline:
         shown = std.edition(interval.edition_year) if interval.edition_year is not None else None
         about = shown or std.draft or std.editions[-1]
         out[("catalogue_states", (std.code, iso_day(interval.valid_from)))] = (
             iso_day(interval.valid_to), std.category, interval.status, interval.edition_year,
             about.level, about.title,
         )
+    for seg in reviews.review_clock(timeline, std.editions, reviewed, review_years):
+        out[("review_clock", (std.code, iso_day(seg.valid_from)))] = (
+            iso_day(seg.valid_to), seg.year, iso_day(seg.clock_from), iso_day(seg.due_on))
+    for change in reviews.changes(std.editions, std.withdrawn_on):
+        out[("standard_changes", (std.code, iso_day(change.day)))] = (change.kind, change.year)
+    return out
+
+
+def _reference_slices(code: str, edition: Edition) -> Slices:
+    """An edition's normative references, parsed (lifecycle.references), from
+    its approval on."""
+    out: Slices = {}
+    for seq, text in enumerate(edition.references):
+        ref = references.parse(text)
+        out[("edition_references", (code, edition.year, seq, iso_day(edition.approved_on)))] = (
+            iso_day(LAST_DAY), ref.text, ref.kind, int(ref.dated), ref.code, ref.year,
+            iso_day(edition.effective_on))
     return out
 
 
@@ -141,10 +169,11 @@ def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
 
 
-def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None) -> StandardRows:
+def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None,
+            review_years: int = DEFAULT_REVIEW_YEARS) -> StandardRows:
     """The StandardRows the tables would give for this aggregate now, on `day`
     (None if it did not exist yet): how a replay is compared with the tables."""
-    slices = standard_slices(std, zone, memo)
+    slices = standard_slices(std, zone, memo, review_years)
     version, stage, doc = slices[("standard_log", (std.code,))]
     doc = json.loads(dumps(doc))
     editions = {identity[1]: json.loads(dumps(payload[0])) for (table, identity), payload in slices.items()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
+from lifecycle.config import DEFAULT_REVIEW_YEARS
 from lifecycle.domain import Standard
 from lifecycle.users import User
 from projections.documents import Slices, record_time, standard_slices, user_row
@@ -26,8 +27,9 @@ class Change:
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None) -> Slices:
-    return standard_slices(aggregate, zone, memo) if isinstance(aggregate, Standard) else {}
+def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None,
+              review_years: int = DEFAULT_REVIEW_YEARS) -> Slices:
+    return standard_slices(aggregate, zone, memo, review_years) if isinstance(aggregate, Standard) else {}
 
 
 def diff(before: Slices, after: Slices, at: str) -> Change:
@@ -57,18 +59,19 @@ def originator_row(aggregate: Any) -> tuple[str, str, str]:
 class Projector:
     """Keeps each aggregate's current slices and turns events into Changes."""
 
-    def __init__(self, zone: tzinfo) -> None:
+    def __init__(self, zone: tzinfo, review_years: int = DEFAULT_REVIEW_YEARS) -> None:
         self.zone = zone
+        self.review_years = review_years
         self.memo: dict = {}  # see documents.standard_slices
 
     def slices(self, aggregate: Any) -> Slices:
         """The slices an aggregate has now (take them before a command runs)."""
-        return slices_of(aggregate, self.zone, self.memo) if aggregate is not None else {}
+        return slices_of(aggregate, self.zone, self.memo, self.review_years) if aggregate is not None else {}
 
     def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
                 created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
-        after = slices_of(state, self.zone, self.memo)
+        after = slices_of(state, self.zone, self.memo, self.review_years)
         change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))

@@ -43,12 +43,26 @@ class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
         self.sql = writer.sql
+        self._pinned: Any = None
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """One read transaction: a consistent view across several queries."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
         with self.datastore.transaction(commit=False) as c:
             yield c
+
+    @contextmanager
+    def consistent(self) -> Iterator[Reads]:
+        """Every read inside the block sees the same committed state (one transaction)."""
+        with self.datastore.transaction(commit=False) as c:
+            self._pinned = c
+            try:
+                yield self
+            finally:
+                self._pinned = None
 
     def _rows(self, c: Any, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
         c.execute(self.sql(statement), tuple(params))
@@ -163,6 +177,10 @@ class Reads:
                          (code, OPEN))
         return rows[0][0] if rows else None
 
+    def edition_years(self, code: str) -> list[int] | None:
+        rows = self._all("SELECT doc FROM standard_log WHERE code = ? AND recorded_to = ?", (code, OPEN))
+        return list(json.loads(rows[0][0])["editions"]) if rows else None
+
     def exists(self, code: str) -> bool:
         return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
                               (code, OPEN)))
@@ -173,6 +191,88 @@ class Reads:
         rows = self._all("SELECT code FROM standard_log WHERE recorded_to = ? "
                          "AND code > ? AND code < ? ORDER BY code", (OPEN, prefix, prefix + "999z"))
         return [r[0][-3:] for r in rows]
+
+    # ---------------------------------------------------------------- references
+    def references_of(self, code: str, year: int, day: date,
+                      known_at: str | None = None) -> list[tuple[Any, ...]]:
+        """An edition's references on `day`: (reference, kind, dated, cited_code, cited_year)."""
+        when, params = recorded("r", known_at)
+        return self._all(
+            "SELECT r.reference, r.kind, r.dated, r.cited_code, r.cited_year FROM edition_references r "
+            f"WHERE r.code = ? AND r.year = ? AND {when} AND r.valid_from <= ? AND ? < r.valid_to "
+            "ORDER BY r.seq", [code, year, *params, day.isoformat(), day.isoformat()])
+
+    def in_force(self, codes: list[str], day: date,
+                 known_at: str | None = None) -> dict[str, tuple[str, int | None]]:
+        """code -> (status, edition year) on `day`, for those of `codes` that existed then."""
+        if not codes:
+            return {}
+        marks = ",".join("?" * len(codes))
+        when, params = recorded("s", known_at)
+        rows = self._all(f"SELECT s.code, s.status, s.edition_year FROM catalogue_states s WHERE s.code IN "
+                         f"({marks}) AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
+                         [*codes, *params, day.isoformat(), day.isoformat()])
+        return {code: (status, year) for code, status, year in rows}
+
+    def editions_of(self, codes: list[str],
+                    known_at: str | None = None) -> dict[tuple[str, int], dict[str, Any]]:
+        """(code, year) -> the edition's document, for every edition of `codes`."""
+        if not codes:
+            return {}
+        marks = ",".join("?" * len(codes))
+        when, params = recorded("e", known_at)
+        rows = self._all(f"SELECT e.code, e.year, e.doc FROM edition_states e WHERE e.code IN ({marks}) "
+                         f"AND {when}", [*codes, *params])
+        return {(code, year): json.loads(doc) for code, year, doc in rows}
+
+    def referenced_by(self, code: str, day: date, known_at: str | None = None) -> list[tuple[Any, ...]]:
+        """The editions in force on `day` that cite `code`: (citing code, year, reference, dated)."""
+        r_when, r_params = recorded("r", known_at)
+        s_when, s_params = recorded("s", known_at)
+        d = day.isoformat()
+        return self._all(
+            "SELECT r.code, r.year, r.reference, r.dated FROM edition_references r "
+            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            f"WHERE r.cited_code = ? AND {r_when} AND r.valid_from <= ? AND ? < r.valid_to "
+            f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
+            "ORDER BY r.code", [code, *r_params, d, d, *s_params, d, d])
+
+    # ---------------------------------------------------------------- periodic review
+    def review_clocks(self, day: date, until: date, known_at: str | None = None) -> list[tuple[Any, ...]]:
+        """(code, edition year, due_on) of every edition in force on `day` due by `until`."""
+        when, params = recorded("c", known_at)
+        return self._all(
+            "SELECT c.code, c.edition_year, c.due_on FROM review_clock c "
+            f"WHERE {when} AND c.valid_from <= ? AND ? < c.valid_to AND c.due_on <= ?",
+            [*params, day.isoformat(), day.isoformat(), until.isoformat()])
+
+    def reference_changes(self, day: date, until: date,
+                          known_at: str | None = None) -> list[tuple[Any, ...]]:
+        """(citing code, year, effective_on, cited code, change day, kind): every
+        change by `until` of a standard cited by an edition in force on `day`,
+        after that edition took effect."""
+        r_when, r_params = recorded("r", known_at)
+        s_when, s_params = recorded("s", known_at)
+        c_when, c_params = recorded("ch", known_at)
+        d = day.isoformat()
+        return self._all(
+            "SELECT r.code, r.year, r.effective_on, r.cited_code, ch.day, ch.kind FROM edition_references r "
+            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            "JOIN standard_changes ch ON ch.code = r.cited_code "
+            f"WHERE {r_when} AND r.cited_code IS NOT NULL AND r.valid_from <= ? AND ? < r.valid_to "
+            f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
+            f"AND {c_when} AND ch.day > r.effective_on AND ch.day <= ?",
+            [*r_params, d, d, *s_params, d, d, *c_params, until.isoformat()])
+
+    def reviews_of(self, codes: list[str], known_at: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """code -> its recorded reviews (reviewed_on, outcome, by, reason)."""
+        if not codes:
+            return {}
+        marks = ",".join("?" * len(codes))
+        when, params = recorded("l", known_at)
+        rows = self._all(f"SELECT l.code, l.doc FROM standard_log l WHERE l.code IN ({marks}) AND {when}",
+                         [*codes, *params])
+        return {code: json.loads(doc)["reviews"] for code, doc in rows}
 
     def category_counts(self, day: date, known_at: str | None = None) -> dict[str, dict[str, int]]:
         """category -> {"standards": n, status: n, ...} on `day`."""
@@ -199,6 +299,10 @@ class Reads:
         return UserRow(name, tuple(roles.split(",")), stored, version)
 
     # ---------------------------------------------------------------- log
+    def projection_version(self) -> int | None:
+        rows = self._all("SELECT value FROM projection_meta WHERE name = 'version'")
+        return int(rows[0][0]) if rows else None
+
     def position(self) -> int:
         rows = self._all("SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,))
         return rows[0][0] if rows else 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from projections.documents import to_column
 from projections.projector import Projector
-from projections.schema import OPEN, POSITION_NAME
+from projections.schema import OPEN, POSITION_NAME, PROJECTION_VERSION
 
 BATCH = 5000
 
@@ -60,8 +60,8 @@ class Rows:
     closed as events go (`take_closed`, to write in batches) and, at the end,
     the rows still open, the users, the originators and the position (`finish`)."""
 
-    def __init__(self, zone: tzinfo) -> None:
-        self.projector = Projector(zone)
+    def __init__(self, zone: tzinfo, review_years: int) -> None:
+        self.projector = Projector(zone, review_years)
         self.tracks: dict[Any, Track] = {}
         self.users: dict[str, tuple[Any, ...]] = {}
         self.originators: list[tuple[str, str, str]] = []
@@ -97,12 +97,13 @@ class Rows:
         out["users"] = list(self.users.values())
         out["originators"] = list(self.originators)
         out["projection_position"] = [(POSITION_NAME, self.last)] if self.last else []
+        out["projection_meta"] = [("version", str(PROJECTION_VERSION))]
         return out
 
 
 def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild all projections; returns the log position they now cover."""
-    rows = Rows(app.settings.zone)
+    rows = Rows(app.settings.zone, app.settings.review_years)
     writer = app.recorder.writer
     with app.recorder.datastore.transaction(commit=True) as c:
         writer.clear(c)
@@ -118,7 +119,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
 
 def expected_rows(app: Any, progress: Callable[[int], None] | None = None) -> Table:
     """Every row the projections should hold, from a replay of the whole log."""
-    rows = Rows(app.settings.zone)
+    rows = Rows(app.settings.zone, app.settings.review_years)
     out: Table = {}
     for batch in notifications(app):
         for n in batch:

@@ -5,7 +5,8 @@ the environment (api/bootstrap.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lifecycle.application import StandardsApp
@@ -15,8 +16,12 @@ from lifecycle.numbering import StandardCode
 from projections.audit import AuditLog
 from projections.projector import Projector
 from projections.queries import Reads
+from projections.rebuild import rebuild
 from projections.recorder import ProjectingMixin
+from projections.schema import PROJECTION_VERSION
 from projections.signing import HeadSigner
+
+log = logging.getLogger(__name__)
 
 
 class Register(StandardsApp):
@@ -30,9 +35,24 @@ class Register(StandardsApp):
             raise TypeError(f"{type(recorder).__name__} does not write projections: "
                             "build the register with api.bootstrap")
         self.reads = Reads(recorder.datastore, recorder.writer)
-        self.projection = Projector(settings.zone)
+        self.writer = recorder.writer
+        self.projection = Projector(settings.zone, settings.review_years)
         self.audit = AuditLog(self)
         self.signer = HeadSigner(settings.signing_key)
+
+    def upgrade_projections(self, say: Callable[[str], None] = log.warning) -> None:
+        """Projections written by an older version are rebuilt from the log
+        (the log is the truth; the rows are only what it makes)."""
+        version = self.reads.projection_version()
+        if version == PROJECTION_VERSION:
+            return
+        if self.log_position():
+            say(f"the projections are version {version or 1}, this register writes version "
+                f"{PROJECTION_VERSION}: rebuilding them from the log")
+            rebuild(self)
+        else:
+            with self.reads.datastore.transaction(commit=True) as c:
+                self.writer.write(c, {"projection_meta": [("version", str(PROJECTION_VERSION))]})
 
     def log_position(self) -> int:
         """The last position of the event log (0 when empty)."""

@@ -19,6 +19,14 @@ BITEMPORAL = {
                          ("valid_to", "category", "status", "edition_year", "level", "title")),
     # each approved edition, whole
     "edition_states": (("code", "year"), ("doc",)),
+    # each edition's normative references, in valid time (amendments change them)
+    "edition_references": (("code", "year", "seq", "valid_from"),
+                           ("valid_to", "reference", "kind", "dated", "cited_code", "cited_year",
+                            "effective_on")),
+    # when the edition in force is due for periodic review, in valid time
+    "review_clock": (("code", "valid_from"), ("valid_to", "edition_year", "clock_from", "due_on")),
+    # the days a standard changed for those who cite it: a new edition in force, a withdrawal
+    "standard_changes": (("code", "day"), ("kind", "edition_year")),
 }
 TABLES = (*BITEMPORAL, "users", "originators")
 
@@ -67,6 +75,42 @@ STATEMENTS = (
         recorded_to TEXT NOT NULL,
         doc TEXT NOT NULL,
         PRIMARY KEY (code, year, recorded_from))""",
+    """CREATE TABLE IF NOT EXISTS edition_references (
+        code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        valid_from TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
+        valid_to TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        dated INTEGER NOT NULL,
+        cited_code TEXT,
+        cited_year INTEGER,
+        effective_on TEXT,
+        PRIMARY KEY (code, year, seq, valid_from, recorded_from))""",
+    "CREATE INDEX IF NOT EXISTS edition_references_cited "
+    "ON edition_references (recorded_to, cited_code)",
+    """CREATE TABLE IF NOT EXISTS review_clock (
+        code TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
+        valid_to TEXT NOT NULL,
+        edition_year INTEGER NOT NULL,
+        clock_from TEXT NOT NULL,
+        due_on TEXT NOT NULL,
+        PRIMARY KEY (code, valid_from, recorded_from))""",
+    "CREATE INDEX IF NOT EXISTS review_clock_due ON review_clock (recorded_to, due_on)",
+    """CREATE TABLE IF NOT EXISTS standard_changes (
+        code TEXT NOT NULL,
+        day TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        edition_year INTEGER,
+        PRIMARY KEY (code, day, recorded_from))""",
     """CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY,
         roles TEXT NOT NULL,
@@ -93,9 +137,20 @@ STATEMENTS = (
         location TEXT,
         body TEXT)""",
     "CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at)",
+    # what version of the projections the rows are (PROJECTION_VERSION)
+    """CREATE TABLE IF NOT EXISTS projection_meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS event_chain (
         position BIGINT PRIMARY KEY,
         hash TEXT NOT NULL)""",
 )
 
 POSITION_NAME = "projections"
+
+# What the projections hold. A version that adds tables or changes what rows
+# mean bumps it; a store whose projections are older is rebuilt from its log
+# when the service starts (projections.register.Register.upgrade_projections).
+#   1  the catalogue, editions, users (issues 2-9)
+#   2  references, the review clock, standards' changes (issue 12)
+PROJECTION_VERSION = 2

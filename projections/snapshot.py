@@ -21,10 +21,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lifecycle.domain import Standard
+from lifecycle import reviews
+from projections import citations
 from projections.chain import GENESIS
-from projections.documents import StandardRows, rows_of
-from projections.rebuild import replay
+from projections.documents import StandardRows
+from projections.memory import reads_at
 from projections.signing import SignedHead
 from projections.verify import head_at
 from projections.views import standard_view
@@ -57,7 +58,7 @@ def file_name(day: date, kind: str) -> str:
 
 # --------------------------------------------------------------------- render
 def document(day: date, position: int, head: str, rows: list[StandardRows],
-             signed: SignedHead) -> dict[str, Any]:
+             signed: SignedHead, due: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "as_of": day.isoformat(),
@@ -67,13 +68,15 @@ def document(day: date, position: int, head: str, rows: list[StandardRows],
         "signed_head": signed.as_dict(),
         "count": len(rows),
         "standards": [standard_view(r, day, with_editions=False) for r in rows],
+        # what is due for periodic review on the day or within the usual window
+        "reviews_due": {"within": reviews.DEFAULT_WITHIN, "items": due},
     }
 
 
 def render_json(day: date, position: int, head: str, rows: list[StandardRows],
-                signed: SignedHead) -> bytes:
+                signed: SignedHead, due: list[dict[str, Any]]) -> bytes:
     """Stable keys, code order, no wall-clock time: the same inputs give the same bytes."""
-    text = json.dumps(document(day, position, head, rows, signed), ensure_ascii=False, sort_keys=True,
+    text = json.dumps(document(day, position, head, rows, signed, due), ensure_ascii=False, sort_keys=True,
                       indent=1)
     return (text + "\n").encode("utf-8")
 
@@ -169,9 +172,11 @@ def write(app: Any, directory: Path | str, day: date | None = None,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     day = day or app.today()
-    position, head, rows = app.reads.everything_on(day)
+    with app.reads.consistent() as reads:
+        position, head, rows = reads.everything_on(day)
+        due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
     signed = app.signer.sign(position, head)
-    files = [(file_name(day, "json"), render_json(day, position, head, rows, signed)),
+    files = [(file_name(day, "json"), render_json(day, position, head, rows, signed, due)),
              (file_name(day, "csv"), render_csv(day, rows))]
     files.append((file_name(day, "sha256"), render_sha256(files)))
     written = []
@@ -184,16 +189,6 @@ def write(app: Any, directory: Path | str, day: date | None = None,
 
 
 # --------------------------------------------------------------------- verify
-def rows_at(app: Any, position: int, day: date,
-            progress: Callable[[int], None] | None = None) -> list[StandardRows]:
-    """The rows the tables gave at log position `position`, rebuilt from the log."""
-    aggregates, _ = replay(app, upto=position, progress=progress)
-    standards = sorted((a for a in aggregates.values() if isinstance(a, Standard)),
-                       key=lambda s: s.code)
-    rows = (rows_of(s, app.settings.zone, day) for s in standards)
-    return [r for r in rows if r.state is not None]
-
-
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
 
@@ -293,6 +288,19 @@ def _check_sums(sums: Path, out: list[str]) -> None:
                        f"the file's is {actual}")
 
 
+def _compare_json(name: str, doc: dict[str, Any], want: dict[str, Any], problems: list[str]) -> None:
+    before = len(problems)
+    for key in ("count", "signed_head", "reviews_due"):
+        if doc.get(key) != want[key]:
+            problems.append(f"{key}: file says {_show(doc.get(key))}, the log gives {want[key]}")
+    for key in sorted(set(doc) - set(want)):
+        problems.append(f"{key}: the file has a field the snapshot format does not")
+    _compare_standards(doc.get("standards"), want["standards"], problems)
+    if len(problems) == before and not any(p.startswith(("chain_head", "format")) for p in problems):
+        problems.append(f"{name}: the bytes differ from the catalogue rebuilt from the log "
+                        "(layout or key order), though every value matches")
+
+
 def verify(app: Any, json_path: Path | str,
            progress: Callable[[int, int], None] | None = None) -> tuple[list[str], dict[str, Any]]:
     """Prove a snapshot against the log. Returns (problems, facts); no
@@ -331,7 +339,9 @@ def verify(app: Any, json_path: Path | str,
         if progress is not None:
             progress(n, total)
 
-    rows = rows_at(app, position, day, step)
+    then = reads_at(app, position, step)  # the projections as the log up to the position makes them
+    _, _, rows = then.everything_on(day)
+    due = citations.due(then, day, reviews.DEFAULT_WITHIN, None)
     head, last = head_at(app, position, step)
     if last != position:
         problems.append(f"position: file says {position}, but the log has no event there "
@@ -344,19 +354,9 @@ def verify(app: Any, json_path: Path | str,
         problems.append(f"chain table: records {_show(recorded)} at position {position}, the log "
                         f"gives {head}: the log was altered at or before position {position}")
 
-    want_bytes = render_json(day, position, head, rows, app.signer.sign(position, head))
+    want_bytes = render_json(day, position, head, rows, app.signer.sign(position, head), due)
     if raw != want_bytes:
-        before = len(problems)
-        want = json.loads(want_bytes)
-        for key in ("count", "signed_head"):
-            if doc.get(key) != want[key]:
-                problems.append(f"{key}: file says {_show(doc.get(key))}, the log gives {want[key]}")
-        for key in sorted(set(doc) - set(want)):
-            problems.append(f"{key}: the file has a field the snapshot format does not")
-        _compare_standards(doc.get("standards"), want["standards"], problems)
-        if len(problems) == before and not any(p.startswith(("chain_head", "format")) for p in problems):
-            problems.append(f"{path.name}: the bytes differ from the catalogue rebuilt from the log "
-                            "(layout or key order), though every value matches")
+        _compare_json(path.name, doc, json.loads(want_bytes), problems)
 
     sibling_csv = path.with_suffix(".csv")
     if sibling_csv.is_file():

@@ -119,7 +119,7 @@ class Decoder:
         self.app = app
         self.topics = app.event_topics()
         self.versions: dict[UUID, int] = {}
-        self.rows = Rows(app.settings.zone)
+        self.rows = Rows(app.settings.zone, app.settings.review_years)
 
     def add(self, number: int, row: tuple[Any, ...]) -> None:
         position, originator_id, version, topic, state = row

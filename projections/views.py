@@ -10,7 +10,7 @@ from typing import Any
 
 from lifecycle.domain import LEVEL_LABELS, Edition
 from lifecycle.status import LABELS, edition_status, replacement_day
-from projections.documents import StandardRows, edition_number
+from projections.documents import StandardRows, edition_number, iso_day
 
 EDITION_FIELDS = tuple(f.name for f in fields(Edition))  # what an edition records, in its view
 _DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
@@ -39,7 +39,9 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         "number": edition_number(code, raw["year"]),
         "status": status,
         "status_label": LABELS[status],
-        **{name: raw[name] for name in EDITION_FIELDS},
+        # from the dataclass, so rows written before a field existed read with its default
+        **{name: iso_day(v) if isinstance(v := getattr(edition, name), date) else v
+           for name in EDITION_FIELDS},
         "replaces": None, "replaced_by": None, "superseded_on": None,
         "will_replace": None, "will_be_replaced_by": None,
     }
@@ -71,6 +73,8 @@ def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
         "owner_department": d["owner_department"],
         "drafting_units": d["drafting_units"],
         "summary": d["summary"],
+        "references": d.get("references", []),
+        "review_years": d.get("review_years"),
         "drafted_by": d["drafted_by"],
         "edited_by": d["edited_by"],
         "revision_of": edition_number(code, d["revision_of"]),

@@ -59,6 +59,11 @@ class Writer:
             if table == "projection_position":
                 for _, position in values:
                     self.advance(cursor, position)
+            elif table == "projection_meta":
+                for name, value in values:
+                    cursor.execute(self.sql("INSERT INTO projection_meta (name, value) VALUES (?, ?) "
+                                            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+                                   (name, value))
             else:
                 self.insert(cursor, table, values)
 
@@ -74,6 +79,6 @@ class Writer:
         )
 
     def clear(self, cursor: Any) -> None:
-        for table in TABLES:
+        for table in (*TABLES, "projection_meta"):
             cursor.execute(f"DELETE FROM {table}")
         cursor.execute(self.sql("DELETE FROM projection_position WHERE name = ?"), (POSITION_NAME,))
