@@ -62,6 +62,7 @@ ERROR_DESCRIPTIONS = {
     409: "invalid transition or conflict",
     412: "If-Match is stale: the standard changed since you read it",
     413: "the body is larger than the limit",
+    415: "the body is not sent as JSON (Content-Type: application/json)",
     422: "invalid input: `errors` names each field",
     428: "If-Match required: GET the standard first",
     503: "the store cannot answer or write; nothing was recorded (Retry-After)",
@@ -126,10 +127,14 @@ def http_problem(error: HTTPException) -> Response:
         names = ", ".join(sorted(fields))
         return problem(422, f"invalid input: {names}", kind="invalid-input", errors=fields)
     if code == 400 and messages:
-        return problem(400, "the body is not valid JSON", kind="malformed-json", errors=_flatten(messages))
+        return problem(400, data.get("detail") or "the body is not valid JSON", kind="malformed-json",
+                       errors=_flatten(messages))
     if code == 413:
         return problem(413, "the request body is larger than the limit of "
                        f"{request.max_content_length} bytes", kind="too-large")
+    if code == 404 and request.url_rule is None:
+        empty = " (a path has no empty segments: no '//')" if "//" in request.path else ""
+        return problem(404, f"there is nothing at {request.path}{empty}")
     if code == 405:
         return problem(405, f"{request.method} is not allowed on {request.path}",
                        headers={"Allow": ", ".join(getattr(error, "valid_methods", None) or [])})
