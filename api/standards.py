@@ -53,7 +53,8 @@ CREATED = {**ETAG, **REPLAYED,
 
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
-            "description": 'the ETag last read, e.g. "3" (428 without it, 412 when stale)',
+            "description": 'the ETag last read, e.g. "3", or a list of them ("2", "3"); 428 '
+                           "without it, 412 when none is the standard's version",
             "schema": {"type": "string"}}
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
                    "description": "retries with the same key and body get the first answer "
