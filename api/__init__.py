@@ -12,6 +12,7 @@ from werkzeug.routing import BaseConverter
 
 from api import problems
 from api.bootstrap import bootstrap
+from api.inputs import Request
 from api.problems import ProblemSchema
 from lifecycle.config import Settings
 from projections.register import Register
@@ -56,6 +57,10 @@ class ProblemApi(Api):
 def create_app(settings: Settings | None = None, *, service: Register | None = None,
                create_tables: bool = True, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.request_class = Request  # the body limit holds for chunked bodies too
+    # `//` in a path is a 404 problem like any unknown path, not an HTML 308
+    # redirect that routing would answer before the token is checked.
+    app.url_map.merge_slashes = False
     app.config.update(
         API_TITLE="JGSW standards lifecycle",
         API_VERSION="v1",

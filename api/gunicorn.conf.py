@@ -10,7 +10,7 @@ import os
 
 bind = os.environ.get("LIFECYCLE_BIND") or "127.0.0.1:8000"
 workers = int(os.environ.get("LIFECYCLE_WORKERS") or min(8, 2 * multiprocessing.cpu_count()))
-worker_class = "sync"
+worker_class = "api.server.ProblemWorker"  # sync, answering unreadable requests as problem+json
 preload_app = False      # each worker builds its application (and its pool) after the fork
 timeout = 60             # a worker silent this long is restarted
 graceful_timeout = 30    # on SIGTERM, requests in flight get this long to finish

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import marshmallow as ma
 from eventsourcing.persistence import OperationalError, PersistenceError
 from flask import Flask, Response, json, request
+from gunicorn.http import errors as http_errors
 from werkzeug.exceptions import HTTPException
 
 from lifecycle import errors
@@ -62,6 +64,7 @@ ERROR_DESCRIPTIONS = {
     409: "invalid transition or conflict",
     412: "If-Match is stale: the standard changed since you read it",
     413: "the body is larger than the limit",
+    415: "the body is not sent as JSON (Content-Type: application/json)",
     422: "invalid input: `errors` names each field",
     428: "If-Match required: GET the standard first",
     503: "the store cannot answer or write; nothing was recorded (Retry-After)",
@@ -85,19 +88,24 @@ def document(blp: Any, *codes: int) -> Callable[[F], F]:
     return wrap
 
 
-def problem(status: int, detail: str, *, kind: str | None = None, title: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    from http import HTTPStatus
-
+def problem_body(status: int, detail: str, *, kind: str | None = None, title: str | None = None,
+                 instance: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The members of a problem (RFC 9457); `extra` adds extension members."""
     phrase = HTTPStatus(status).phrase
-    body = {
+    return {
         "type": f"urn:jgsw:problem:{kind or phrase.lower().replace(' ', '-')}",
         "title": title or phrase,
         "status": status,
         "detail": detail,
-        "instance": request.path if request else None,
+        "instance": instance,
         **{k: v for k, v in extra.items() if v is not None},
     }
+
+
+def problem(status: int, detail: str, *, kind: str | None = None, title: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = problem_body(status, detail, kind=kind, title=title,
+                        instance=request.path if request else None, **extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -126,15 +134,43 @@ def http_problem(error: HTTPException) -> Response:
         names = ", ".join(sorted(fields))
         return problem(422, f"invalid input: {names}", kind="invalid-input", errors=fields)
     if code == 400 and messages:
-        return problem(400, "the body is not valid JSON", kind="malformed-json", errors=_flatten(messages))
+        return problem(400, data.get("detail") or "the body is not valid JSON", kind="malformed-json",
+                       errors=_flatten(messages))
     if code == 413:
         return problem(413, "the request body is larger than the limit of "
                        f"{request.max_content_length} bytes", kind="too-large")
+    if code == 404 and request.url_rule is None:
+        empty = " (a path has no empty segments: no '//')" if "//" in request.path else ""
+        return problem(404, f"there is nothing at {request.path}{empty}")
     if code == 405:
         return problem(405, f"{request.method} is not allowed on {request.path}",
                        headers={"Allow": ", ".join(getattr(error, "valid_methods", None) or [])})
     return problem(code, data.get("message") or error.description or error.name,
                    headers=data.get("headers"))
+
+
+def unparsed_request_problem(error: BaseException, max_fields: int,
+                             max_field_bytes: int) -> dict[str, Any] | None:
+    """The problem for a request gunicorn refuses to read, before Flask sees
+    it (its own answer is an HTML page); None for what is not the client's
+    fault (gunicorn answers 500). The limits are gunicorn's settings."""
+    if not isinstance(error, http_errors.ParseException) \
+            or isinstance(error, http_errors.ConfigurationProblem):
+        return None
+    if isinstance(error, http_errors.LimitRequestLine):
+        return problem_body(414, f"the request line is longer than {error.max_size} bytes: "
+                            "shorten the path or the query", kind="request-line-too-long")
+    if isinstance(error, http_errors.LimitRequestHeaders):
+        many = str(error) == "limit request headers fields"
+        detail = (f"more than {max_fields} header fields" if many else
+                  f"a header field is longer than {max_field_bytes} bytes")
+        return problem_body(431, f"{detail}: send fewer or shorter headers",
+                            kind="header-fields-too-large")
+    if isinstance(error, http_errors.UnsupportedTransferCoding):
+        return problem_body(501, f"{error}: send the body with Content-Length or chunked")
+    if isinstance(error, http_errors.ForbiddenProxyRequest):
+        return problem_body(403, "this address may not send a PROXY line")
+    return problem_body(400, f"the request is not valid HTTP/1.1: {error}", kind="malformed-request")
 
 
 def domain_problem(error: errors.DomainError) -> Response:

@@ -7,11 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import check_access
 from api.bootstrap import service
+from api.inputs import Blueprint
 from api.problems import document
 from api.standards import When, as_json
 from projections import citations

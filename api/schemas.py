@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
+import regex
 from marshmallow import validate
 
 from lifecycle import numbering, reviews
@@ -38,16 +40,32 @@ def normalise(text: str) -> str:
 
 
 # The OpenAPI patterns of text fields (what the checks below refuse): no
-# control characters; a one-line field also no line or paragraph separators.
-ONE_LINE = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
-MULTI_LINE = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+# control characters and no bidirectional controls; a one-line field also no
+# line or paragraph separators.
+BIDI = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+ONE_LINE = rf"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029{BIDI}]*$"
+MULTI_LINE = rf"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{BIDI}]*$"
+
+# Unicode's own classes (the `regex` module knows them; `re` does not).
+# Bidi_Control: the embeddings, overrides and isolates (U+202A–U+202E,
+# U+2066–U+2069) and the marks LRM, RLM and ALM (U+200E, U+200F, U+061C). They
+# make text show in another order than it is stored (CVE-2021-42574), and a
+# register in Chinese has no right-to-left text that needs them: all refused.
+BIDI_CONTROL = regex.compile(r"\p{Bidi_Control}")
+# A visible character: not white space, not default-ignorable (zero-width
+# spaces and joiners, U+FEFF, Hangul fillers, soft hyphens, variation
+# selectors), not a control, format or unassigned code point, not a combining
+# mark alone. Private-use characters count: offices use them for rare names.
+VISIBLE = regex.compile(r"[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Cs}"
+                        r"\p{Cn}\p{M}]")
 
 
 class Text(ma.fields.String):
-    """Text as people type it: NFC-normalised, trimmed, not empty, no control
-    characters. A one-line field (titles, names, reasons) refuses line breaks
-    and tabs too; a `multiline` one (summary) keeps them, with \\r\\n and \\r
-    turned into \\n."""
+    """Text as people type it: NFC-normalised, trimmed, with at least one
+    visible character, no control characters and no bidirectional controls.
+    A one-line field (titles, names, reasons) refuses line breaks and tabs
+    too; a `multiline` one (summary) keeps them, with \\r\\n and \\r turned
+    into \\n."""
 
     def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
         self.multiline = multiline
@@ -74,9 +92,16 @@ class Text(ma.fields.String):
                 " (one line: no line breaks or tabs)"
             raise ma.ValidationError(f"must not contain control characters: U+{ord(bad):04X}"
                                      f"{allowed}")
+        bidi = BIDI_CONTROL.search(text)
+        if bidi is not None:
+            raise ma.ValidationError(f"must not contain bidirectional controls: U+{ord(bidi[0]):04X} "
+                                     "(they show text in another order than it is stored)")
         text = text.strip()
         if not text:
             raise ma.ValidationError("must not be empty")
+        if not VISIBLE.search(text):
+            raise ma.ValidationError("must contain a visible character (zero-width and blank "
+                                     "characters alone are not text)")
         return text
 
 
@@ -189,15 +214,34 @@ class NoQuery(Strict):
 
 
 class AwareDateTime(ma.fields.AwareDateTime):
+    """An RFC 3339 time with its offset, in UTC: record times are kept in UTC."""
+
     default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
         **ma.fields.AwareDateTime.default_error_messages,
         "invalid_awareness": "must be an RFC 3339 time with its offset, e.g. 2024-01-01T00:00:00Z",
+        "out_of_range": "must be a time that exists in UTC (from 0001-01-01T00:00:00Z to "
+                        "9999-12-31T23:59:59Z); {input} is not",
     }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("out_of_range", input=value) from None
+
+
+# The days `as_of` may name: the years of the numbering rules, one place.
+REGISTER_DAYS = validate.Range(
+    min=numbering.FIRST_DAY, max=numbering.LAST_DAY,
+    error="must be a day from {min} to {max}: the years the numbering rules accept")
 
 
 class Clocks(Strict):
-    as_of = ma.fields.Date(metadata={"description": "valid time: what was in force on this day "
-                                                   "(default today in LIFECYCLE_TIMEZONE)"})
+    as_of = ma.fields.Date(validate=REGISTER_DAYS,
+                           metadata={"description": "valid time: what was in force on this day "
+                                                    f"({numbering.FIRST_DAY} to {numbering.LAST_DAY}; "
+                                                    "default today in LIFECYCLE_TIMEZONE)"})
     known_at = AwareDateTime(metadata={"description": "record time (RFC 3339): what the register "
                                                       "said at this moment (default now)"})
 

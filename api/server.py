@@ -3,13 +3,40 @@ command line's --bind and --workers override it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
+
+from api.problems import PROBLEM, unparsed_request_problem
 
 CONFIG = Path(__file__).with_name("gunicorn.conf.py")
+
+
+class ProblemWorker(SyncWorker):
+    """gunicorn's sync worker, but a request that gunicorn cannot read (a
+    request line or headers over its limits, bytes that are not HTTP/1.1)
+    gets a problem+json answer like every other refusal, not gunicorn's HTML
+    page: such a request never reaches Flask."""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        body = unparsed_request_problem(exc, self.cfg.limit_request_fields,
+                                        self.cfg.limit_request_field_size)
+        if body is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        payload = json.dumps(body).encode()
+        head = (f"HTTP/1.1 {body['status']} {body['title']}\r\nConnection: close\r\n"
+                f"Content-Type: {PROBLEM}\r\nContent-Length: {len(payload)}\r\n\r\n")
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + payload)
+        except OSError:
+            self.log.debug("Failed to send error message.")
 
 
 class Server(BaseApplication):

@@ -10,16 +10,16 @@ from typing import Any, cast
 
 import marshmallow as ma
 from flask import Response, current_app, request, url_for
-from flask_smorest import Blueprint
 
 from api import schemas as s
 from api.auth import actor, check_access
 from api.bootstrap import service
 from api.idempotent import Answer, idempotent
+from api.inputs import Blueprint, IfMatch, PreconditionRequired, if_match
 from api.problems import F, document, problem
 from lifecycle import commands, numbering
 from lifecycle.domain import Standard
-from lifecycle.errors import NotFound
+from lifecycle.errors import NotFound, StaleVersion
 from projections import citations
 from projections.documents import StandardRows, record_time, rows_of
 from projections.queries import CatalogueFilter
@@ -54,17 +54,14 @@ CREATED = {**ETAG, **REPLAYED,
 
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
-            "description": 'the ETag last read, e.g. "3" (428 without it, 412 when stale)',
+            "description": 'the ETag last read, e.g. "3", or a list of them ("2", "3"); 428 '
+                           "without it, 412 when none is the standard's version",
             "schema": {"type": "string"}}
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
                    "description": "retries with the same key and body get the first answer "
                                   "and record nothing (keys are kept 48 hours)",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
                               "pattern": r"^[\u0020-\u007e]*[\u0021-\u007e][\u0020-\u007e]*$"}}
-
-
-class PreconditionRequired(Exception):
-    pass
 
 
 def path_code(text: str) -> numbering.StandardCode:
@@ -74,17 +71,22 @@ def path_code(text: str) -> numbering.StandardCode:
         raise NotFound(f"{text!r} is not a standard number: {e.message}", reason=e.reason) from None
 
 
-def if_match() -> int | None:
-    """The version the client last read (ETag "N"); None for `If-Match: *`."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        raise PreconditionRequired()
-    if header == "*":
+def expected_version(code: numbering.StandardCode, condition: IfMatch) -> int | None:
+    """The version a command is sent at: None for `If-Match: *`; the version
+    If-Match names; for a list, the standard's version if the list holds it.
+    The application compares it with the standard's version as it records,
+    so a command racing this read still meets a 412."""
+    if condition.any_version:
         return None
-    tag = header.removeprefix("W/").strip().strip('"')
-    if not tag.isdigit() or len(tag) > 12:
-        return -1  # matches no version: 412
-    return int(tag)
+    single = condition.single()
+    if single is not None:
+        return single
+    version = service().reads.version(str(code))
+    if version is None:
+        raise NotFound(f"no standard {code}", code=str(code))
+    if version in condition.versions:
+        return version
+    raise StaleVersion(condition.refusal(str(code), version), version=version)
 
 
 def as_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -155,13 +157,14 @@ def run(code_text: str, command: type[commands.StandardCommand], **fields: Any) 
     """Check If-Match, send the command once (Idempotency-Key), answer with the new state."""
     code = path_code(code_text)
     try:
-        expected = if_match()
+        condition = if_match()
     except PreconditionRequired:
         current(code)  # 404 first if there is no such standard
         return problem(428, "this command needs If-Match with the ETag you last read "
                        "(GET the standard first)", kind="precondition-required")
 
     def send() -> Answer:
+        expected = expected_version(code, condition)
         return answer(service().handle(command(code=code, expected_version=expected, actor=actor(),
                                                **fields)))
 
@@ -242,7 +245,7 @@ class PageCache:
 @blp.arguments(s.DraftCreate)
 @blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(201, s.StandardOut, headers=CREATED)
-@documented(400, 401, 403, 409, 413, 422)
+@documented(400, 401, 403, 409, 413, 415, 422)
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
 def draft(body: dict[str, Any]) -> Response:
     """Draft a new standard in a category; the sub-item is the next free one unless given."""
@@ -348,7 +351,7 @@ def edition_year(code: str, segment: str) -> int | None:
 
 
 # ------------------------------------------------------------------ commands
-COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 428)
+COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
 
 
 def command_route(path: str, command: type[commands.StandardCommand], body: Any,

@@ -158,7 +158,8 @@ class StandardsApp(Application[Any]):
             try:
                 self.record(user)
             except IntegrityError:
-                raise Conflict(f"user {command.name!r} exists") from None
+                same = f" ({command.name!r} is the same name)" if user.name != command.name else ""
+                raise Conflict(f"user {user.name!r} exists{same}") from None
             return user
         user = self._load(User, user_id(command.name), f"no user {command.name!r}")
         if isinstance(command, RevokeToken):

@@ -25,8 +25,14 @@ DASH = "—"  # canonical em dash U+2014 (JGSW01001 §4.4)
 
 MIN_YEAR = 1949
 MAX_YEAR = 2100
-FIRST_DAY = date(MIN_YEAR, 1, 1)   # the days a dated fact of the register may fall on
+# The days the register speaks of: the years an edition number may carry.
+FIRST_DAY = date(MIN_YEAR, 1, 1)
 LAST_DAY = date(MAX_YEAR, 12, 31)
+
+# Digits as people type them: ASCII, and the full-width ones of Chinese input
+# methods. NFKC would also read superscript, subscript, circled and
+# mathematical digits as ASCII ones: those are refused, not guessed at.
+TYPED_DIGITS = frozenset("0123456789０１２３４５６７８９")
 
 
 @dataclass(frozen=True)
@@ -236,12 +242,19 @@ def _is_digits(s: str, n: int) -> bool:
 
 
 def _normalise(text: object, what: str = "standard number",
-               example: str = "JGSW05001—2018") -> str:
-    """NFKC (full-width letters, digits and dashes become ASCII); refuse blanks."""
+               example: str = "JGSW05001—2018", reason: str = "malformed") -> str:
+    """NFKC (full-width letters, digits and dashes become ASCII); refuse blanks
+    and digits that people do not type (superscripts, circled …)."""
     if not isinstance(text, str):
         raise NumberError(str(text), "malformed",
                           f"a {what} must be text, got {type(text).__name__}"
                           f" {_q(text)} (编号应为文本)")
+    odd = next((ch for ch in text if ch not in TYPED_DIGITS
+                and any(c.isascii() and c.isdigit() for c in unicodedata.normalize("NFKC", ch))), None)
+    if odd is not None:
+        raise NumberError(text, reason,
+                          f"{_q(odd)} (U+{ord(odd):04X}) in the {what} {_q(text)} is not a digit as"
+                          f" typed: write 0–9, or full-width ０–９ (编号只用阿拉伯数字)")
     norm = unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\ufeff", "")
     if not norm.strip():
         raise NumberError(text, "empty",
@@ -362,7 +375,7 @@ def _small_number(text: str | int, reason: str, width: int, what: str, gloss: st
             raise (_sub_item_range(text, str(text)) if what == "sub-item"
                    else _unknown_category(str(text), str(text)))
         return str(text)
-    digits = _normalise(text, what, "5" if what == "category" else "001").strip()
+    digits = _normalise(text, what, "5" if what == "category" else "001", reason).strip()
     if not all(c in "0123456789" for c in digits):
         raise NumberError(text, reason, f"{what} {_q(digits)} is not a number ({gloss})")
     if len(digits) > width and not (what == "sub-item" and int(digits) > 999):

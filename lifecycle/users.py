@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from uuid import UUID, uuid5
 
@@ -16,8 +17,8 @@ from lifecycle.domain import NAMESPACE
 from lifecycle.errors import InvalidInput
 from lifecycle.vocabulary import Role
 
-__all__ = ["PERMISSIONS", "Role", "User", "hash_token", "may", "new_token", "parse_roles", "token_pair",
-           "user_id"]
+__all__ = ["PERMISSIONS", "Role", "User", "fold_name", "hash_token", "may", "new_token", "parse_roles",
+           "token_pair", "user_id"]
 
 # What people may read beyond the catalogue, which every signed-in user reads.
 READ_PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -38,8 +39,15 @@ def may(roles: Iterable[Role], command: str) -> bool:
     return not PERMISSIONS[command].isdisjoint(roles)
 
 
+def fold_name(name: str) -> str:
+    """A user name as one identity: NFKC, so that names differing only in
+    width or compatibility forms (ｖｉｃｔｉｍ, victim) are one user. ASCII
+    names are left as they are, so recorded ids never change."""
+    return unicodedata.normalize("NFKC", name)
+
+
 def user_id(name: str) -> UUID:
-    return uuid5(NAMESPACE, f"user:{name}")
+    return uuid5(NAMESPACE, f"user:{fold_name(name)}")
 
 
 def hash_token(token: str) -> str:
@@ -91,6 +99,7 @@ class User(Aggregate):
 
     @classmethod
     def add(cls, name: str, roles: list[Role], token_hash: str, actor: str) -> User:
+        name = fold_name(name)
         if not NAME.fullmatch(name):
             raise InvalidInput("name", f"{name!r} is not a user name: letters, digits, . @ - _ (at most 64)")
         if not roles:

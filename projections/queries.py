@@ -182,8 +182,13 @@ class Reads:
         return list(json.loads(rows[0][0])["editions"]) if rows else None
 
     def exists(self, code: str) -> bool:
-        return bool(self._all("SELECT 1 FROM standard_log WHERE code = ? AND recorded_to = ?",
-                              (code, OPEN)))
+        return self.version(code) is not None
+
+    def version(self, code: str) -> int | None:
+        """The standard's version now (what its ETag says); None if there is no such standard."""
+        rows = self._all("SELECT version FROM standard_log WHERE code = ? AND recorded_to = ?",
+                         (code, OPEN))
+        return rows[0][0] if rows else None
 
     def used_sub_items(self, category: str) -> list[str]:
         """Every sub-item ever drafted in the category, in order (numbers are never reused)."""

@@ -267,6 +267,12 @@ def _compare_csv(name: str, got: bytes, want: bytes, out: list[str]) -> None:
                    "(line ends, quoting or row order), though every value matches")
 
 
+def plain_name(name: str) -> bool:
+    """A file name alone, as a snapshot's .sha256 lists its siblings: no
+    directory part (either slash), not absolute, not `.` or `..`."""
+    return name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
 def _check_sums(sums: Path, out: list[str]) -> None:
     try:
         lines = sums.read_text("utf-8").splitlines()
@@ -278,9 +284,17 @@ def _check_sums(sums: Path, out: list[str]) -> None:
         if not m:
             out.append(f"{sums.name}: line {number} is not '<sha256>  <file>'")
             continue
-        target = sums.parent / m.group(2)
+        name = m.group(2)
+        if not plain_name(name):
+            out.append(f"{sums.name}: line {number} names {name!r}, which is not a file of this "
+                       "directory named plainly: not read")
+            continue
+        target = sums.parent / name
+        if target.is_symlink():
+            out.append(f"{sums.name}: lists {name}, a symbolic link: not followed, not read")
+            continue
         if not target.is_file():
-            out.append(f"{sums.name}: lists {m.group(2)}, which does not exist")
+            out.append(f"{sums.name}: lists {name}, which does not exist")
             continue
         actual = hashlib.sha256(target.read_bytes()).hexdigest()
         if actual != m.group(1):

@@ -42,8 +42,12 @@ def run() -> None:
         sys.exit(1)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.UsageError as e:  # one line, for cron's log too; --help has the usage
+        where = e.ctx.command_path if e.ctx is not None else "lifecycle"
+        click.echo(f"error: {e.format_message()} (see {where} --help)", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        click.echo(f"error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
 
 

@@ -4,23 +4,24 @@ against the event log (projections/snapshot.py does the work)."""
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
-from api.cli.common import open_register
+from api.cli.common import Day, OperatorError, open_register
 
 
 @click.group(invoke_without_command=True)
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="where to write catalogue-<date>.json, .csv and .sha256 (created if missing)")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="the day the catalogue is as of, YYYY-MM-DD (default: today in LIFECYCLE_TIMEZONE)")
+@click.option("--as-of", "as_of", type=Day(), default=None,
+              help="the day the catalogue is as of, YYYY-MM-DD, 1949-01-01 to 2100-12-31 "
+                   "(default: today in LIFECYCLE_TIMEZONE)")
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="keep the N newest snapshots (by the date in their names); delete older ones")
 @click.pass_context
-def snapshot(ctx: click.Context, directory: Path | None, as_of: datetime | None,
+def snapshot(ctx: click.Context, directory: Path | None, as_of: date | None,
              keep: int | None) -> None:
     """Write the catalogue as of a day (JSON, CSV, SHA-256 list), or `verify FILE`."""
     if ctx.invoked_subcommand is not None:
@@ -32,10 +33,12 @@ def snapshot(ctx: click.Context, directory: Path | None, as_of: datetime | None,
         raise click.UsageError("Missing option '--dir' (or use: lifecycle snapshot verify FILE)")
     from projections.snapshot import write
 
+    make_directory(directory)
     app = open_register()
     try:
-        day: date = as_of.date() if as_of is not None else app.today()
-        written, facts = write(app, directory, day, keep)
+        written, facts = write(app, directory, as_of or app.today(), keep)
+    except OSError as e:  # the directory refuses files: permissions, a read-only or full disk
+        raise OperatorError(f"cannot write the snapshot into {directory}: {e.strerror or e}") from None
     finally:
         app.close()
     for p in written:
@@ -43,6 +46,18 @@ def snapshot(ctx: click.Context, directory: Path | None, as_of: datetime | None,
     pruned = f"; deleted {len(facts['deleted'])} older files" if facts["deleted"] else ""
     click.echo(f"snapshot of {facts['count']} standards as of {facts['as_of']} at log position "
                f"{facts['position']} (chain head {facts['chain_head']}){pruned}", err=True)
+
+
+def make_directory(directory: Path) -> None:
+    """Create --dir if it is missing; a path that cannot be a directory is
+    refused in one line, naming the part in the way."""
+    blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OperatorError(f"--dir {directory}: {blocker} is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OperatorError(f"--dir {directory}: cannot create it: {e.strerror or e}") from None
 
 
 @snapshot.command("verify")

@@ -1,7 +1,8 @@
 """Fuzzing (issue 6, item 1): schemathesis runs against the app's own OpenAPI
 document, as a user holding every role, with If-Match set to the current ETag
-most of the time, so that generated cases reach the commands. Every response
-must be no 5xx, documented (status code, content type, headers) and match its
+most of the time, so that generated cases reach the commands; now and then a
+JSON body goes under another Content-Type, or none, and must be a 415
+(issue 10). Every response must be no 5xx, documented (status code, content type, headers) and match its
 documented schema. Nothing is excluded: what it finds is fixed in the code.
 
 Bounded for CI: a fixed seed, derandomised, at most MAX_EXAMPLES generated
@@ -11,6 +12,7 @@ The schema loads from the app's /openapi.json; calls go through the WSGI app."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import date
@@ -20,6 +22,7 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET, NotSet
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -54,6 +57,11 @@ CHECKS = [
 CURRENT_ETAG = "__current_etag__"
 FUZZER = "fuzzer"
 WHO = "X-Fuzz-Caller"  # which token the case is sent with; removed before the call
+SENT_AS = "X-Fuzz-Sent-As"  # how a JSON body is sent (below); removed before the call
+# A JSON body sent as something else, as curl and browsers do by default ("":
+# no Content-Type at all). Every one must be refused 415 (issue 10, finding 1).
+NOT_JSON = ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x",
+            "application/xml", "")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -206,6 +214,30 @@ def who_calls(context, case):
     return st.sampled_from([FUZZER] * 8 + ["auditor", "nobody"]).map(call_as)
 
 
+@schema.hook("flatmap_case")
+def how_sent(context, case):
+    """Mostly as documented (JSON); now and then the same body under another
+    Content-Type, or none."""
+    if isinstance(case.body, NotSet) or case.media_type != "application/json":
+        return st.just(case)
+
+    def send_as(choice: str):
+        case.headers = {**(case.headers or {}), SENT_AS: choice}
+        return case
+    return st.sampled_from(["json"] * 6 + list(NOT_JSON)).map(send_as)
+
+
+def _as_other_media_type(case, sent_as: str) -> dict:
+    """The call's arguments that send the generated JSON body under `sent_as`."""
+    body = case.body
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    if sent_as:
+        case.headers["Content-Type"] = sent_as
+    else:
+        case.body = NOT_SET  # else the transport adds Content-Type: application/json
+    return {"data": data}
+
+
 def _with_if_match(headers: dict, choice: str | None) -> dict:
     headers = dict(headers)
     if choice is None:
@@ -225,8 +257,12 @@ def test_every_answer_conforms(case, fuzz: Fuzz):
     if headers.get("If-Match") == CURRENT_ETAG:
         code = (case.path_parameters or {}).get("code", "")
         headers["If-Match"] = fuzz.etag(code) or '"1"'
+    sent_as = headers.pop(SENT_AS, "json")
     case.headers = headers
-    response = case.call_and_validate(checks=CHECKS, app=fuzz.app)
+    extra = _as_other_media_type(case, sent_as) if sent_as != "json" else {}
+    response = case.call_and_validate(checks=CHECKS, app=fuzz.app, **extra)
+    if extra.get("data"):  # refused before anything is read: only the token and role come first
+        assert response.status_code in (401, 403, 415), (sent_as, response.status_code, response.text)
     if response.status_code == 201:  # later cases may work on what this one drafted
         fuzz.codes.append(response.json()["code"])
     fuzz.calls += 1

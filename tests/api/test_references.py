@@ -186,7 +186,7 @@ def test_a_withdrawal_of_a_cited_standard_is_a_reason_until_a_review_closes_it(a
 
 
 @pytest.mark.parametrize("query", ["within=-1", "within=3651", "within=x", "as_of=2025-02-30",
-                                   "after=nonsense"])
+                                   "after=nonsense", "as_of=1800-01-01"])
 def test_bad_due_list_queries_are_422(api, query):
     assert_problem(api.get(f"/reviews/due?{query}"), 422)
 

@@ -72,3 +72,14 @@ def test_every_event_type_has_the_word_of_the_command_that_records_it():
                     and value.__name__ not in ("Event", "Created"):  # bases, and the library's own
                 kind = event_type(value.__new__(value))
                 assert spec_of_event(kind) is not None, f"{kind} is recorded by no registered command"
+
+
+def test_every_blueprint_reads_its_arguments_with_the_projects_parser():
+    """api.inputs.Blueprint gives every route the input rules (415, repeated
+    parameters, nesting depth): a blueprint made otherwise would skip them."""
+    from api.inputs import Blueprint
+
+    app = create_app(service=_NoStore())  # type: ignore[arg-type]
+    for name, blueprint in app.blueprints.items():
+        if name != "api-docs":  # flask-smorest's own, serving the OpenAPI document
+            assert isinstance(blueprint, Blueprint), name
