@@ -25,6 +25,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     bind: str = DEFAULT_BIND
     timezone: str = DEFAULT_TIMEZONE
+    secret_key: str | None = None  # signs session cookies; None: the one kept in the store
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
 
@@ -35,6 +36,7 @@ class Settings:
             database_url=env.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
+            secret_key=env.get("LIFECYCLE_SECRET_KEY") or None,
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings

@@ -5,6 +5,7 @@ the environment (api/bootstrap.py)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,10 +32,19 @@ class Register(StandardsApp):
         self.reads = Reads(recorder.datastore, recorder.writer)
         self.projection = Projector(settings.zone)
         self.audit = AuditLog(self)
+        self._session_key: str | None = None
 
     def log_position(self) -> int:
         """The last position of the event log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+    def session_key(self) -> str:
+        """The key that signs session cookies: LIFECYCLE_SECRET_KEY, else the
+        one generated into the store when first needed, so every host shares it."""
+        if self._session_key is None:
+            self._session_key = self.settings.secret_key or \
+                self.reads.service_key("session", secrets.token_urlsafe(32))
+        return self._session_key
 
     def events_of(self, code: StandardCode) -> list[dict[str, Any]]:
         return self.audit.of_aggregate(standard_id(code))
