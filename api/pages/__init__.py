@@ -192,14 +192,15 @@ def standard(code: str) -> str:
     editions = all_editions(rows, when.day)
     reader: Reader = g.reader
     history = service().events_of(numbering.parse_code(rows.code)) if reader.reads_audit else None
-    zone = service().settings.zone
+    zone, today = service().settings.zone, service().today()
     shown = view["edition"]
     in_force = next((e for e in editions if shown and e["number"] == shown["number"]), None)
     return render_template(
         "pages/standard.html", view=view, editions=editions, when=when, in_force=in_force,
         # sections shown once the views carry them (files, references: other issues)
         files=(in_force or {}).get("files") or [], references=(in_force or {}).get("references") or [],
-        drawing=timeline(editions, service().today(), when.day), history=history,
+        # the timeline shows every edition known, the day asked about as a line on it
+        drawing=timeline(all_editions(rows, max(today, when.day)), today, when.day), history=history,
         recorded=lambda at: local_time(at, zone),
         category_name=numbering.CATEGORIES[view["category"]].name)
 

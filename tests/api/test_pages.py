@@ -240,10 +240,16 @@ def test_a_standard_with_three_editions(reader, api):
     assert "seg-trial" in svg and "seg-superseded" in svg and "今天" in svg
 
 
-def test_as_of_2019_shows_the_first_edition_on_trial(reader):
+def test_as_of_2019_shows_the_first_edition_on_trial(reader, api):
+    api.revise("JGSW01001", api.today - timedelta(days=30), api.today - timedelta(days=20),
+               api.today - timedelta(days=10))
     html = page(reader, "/register/standards/JGSW01001?as_of=2019-06-01")
-    assert '<span class="status status-trial">试行</span>' in html
-    assert "查询日 2019年6月1日" in html
+    in_force = html.split('id="in-force"')[1].split("</section>")[0]
+    assert "JGSW01001—2018" in in_force and '<span class="status status-trial">试行</span>' in in_force
+    assert html.split('id="editions"')[1].split("</section>")[0].count("<tr>") == 2  # the one edition of that day
+    svg = html.split("<svg")[1].split("</svg>")[0]
+    assert svg.count('<g class="edition">') == 2  # the timeline: every edition, the day marked
+    assert "查询日 2019年6月1日" in svg
 
 
 def test_the_event_history_shows_only_to_auditors_and_admins(app, tokens, reader):
