@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
@@ -139,27 +140,23 @@ def render_snapshot_xlsx(day: date, rows: list[StandardRows]) -> bytes:
 
 def render_xlsx(day: date, views: list[dict[str, Any]]) -> bytes:
     """The catalogue as a workbook: Chinese headers, every value a text cell
-    (codes, sub-items and dates keep their zeros and their form), the header
-    row frozen, widths that fit. No time of day inside, so the same rows give
-    the same bytes."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "规范目录"
-    sheet.append([column.zh for column in XLSX_COLUMNS])
-    for view in views:
-        sheet.append(cells(view, XLSX_COLUMNS))
-    for row in sheet.iter_rows():
-        for cell in row:
-            cell.data_type = "s"  # text, never a formula or a number
-            cell.number_format = "@"
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    (codes, sub-items and dates keep their zeros and their form; nothing
+    starts a formula, see neutralise), the header row frozen, widths that fit.
+    No time of day inside, so the same rows give the same bytes. Written in
+    openpyxl's write-only mode: 6,000 rows in a fraction of a second."""
+    header = [column.zh for column in XLSX_COLUMNS]
+    rows = [cells(view, XLSX_COLUMNS) for view in views]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("规范目录")
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    for index, column in enumerate(sheet.iter_cols(), 1):
-        width = max(display_width(str(cell.value or "")) for cell in column)
-        sheet.column_dimensions[get_column_letter(index)].width = min(width + 2, 60)
+    for index, name in enumerate(header):
+        width = max(display_width(text) for text in (name, *(row[index] for row in rows)))
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(width + 2, 60)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    bold = Font(bold=True)
+    sheet.append([text_cell(sheet, name, bold) for name in header])
+    for row in rows:
+        sheet.append([text or None for text in row])
     midnight = datetime.combine(day, time())
     book.properties.title = f"JGSW 规范目录（{day.isoformat()}）"
     book.properties.creator = "jgsw-lifecycle"
@@ -168,6 +165,12 @@ def render_xlsx(day: date, views: list[dict[str, Any]]) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(book, archive).save()  # save_workbook would stamp the time of day
     return fixed_zip_times(out.getvalue())
+
+
+def text_cell(sheet: Any, text: str, font: Font) -> Any:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font = font
+    return cell
 
 
 def display_width(text: str) -> int:
