@@ -30,7 +30,9 @@ from api.pages.words import (
     OUTCOME_LABELS,
     ROLE_LABELS,
     chinese_date,
+    day_element,
     local_time,
+    status_element,
 )
 from api.problems import PROBLEM, problem
 from api.standards import When, all_editions, catalogue_items, load, path_code
@@ -65,6 +67,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs.blp)
     app.after_request(security_headers)
     app.add_template_filter(chinese_date, "cn_date")
+    app.add_template_filter(day_element, "day")
+    app.add_template_filter(status_element, "status")
 
 
 def security_headers(response: Response) -> Response:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 ROLE_LABELS = {"drafter": "起草人", "reviewer": "审查人", "approver": "批准人",
                "publisher": "发布人", "auditor": "审计员", "admin": "管理员"}
 OUTCOME_LABELS = {"confirm": "确认继续有效", "revise": "修订", "withdraw": "废止"}
@@ -32,3 +34,17 @@ def local_time(recorded_at: str, zone: ZoneInfo) -> str:
     """A recorded time (RFC 3339, UTC) as the office reads it: 2026年11月27日 14:03."""
     moment = datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).astimezone(zone)
     return f"{chinese_date(moment.date())} {moment:%H:%M}"
+
+
+def day_element(value: date | str | None) -> Markup:
+    """A date people read, with the ISO date for machines: <time datetime>.
+    (A filter rather than a Jinja macro: a standard's page has hundreds.)"""
+    day = as_date(value)
+    if day is None:
+        return Markup('<span class="none">—</span>')
+    return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), chinese_date(day))
+
+
+def status_element(code: str, label: str) -> Markup:
+    """A status in colour (its CSS class) and in words."""
+    return Markup('<span class="status status-{}">{}</span>').format(code, label)
