@@ -67,8 +67,6 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
@@ -89,11 +87,12 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     api = ProblemApi(app)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)
-    from api import audit, meta, reviews, standards
+    from api import audit, meta, pages, reviews, standards
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)
     api.register_blueprint(audit.blp, url_prefix=PREFIX)
     api.register_blueprint(meta.blp, url_prefix=PREFIX)
     api.register_blueprint(reviews.blp, url_prefix=PREFIX)
     problems.init_app(app)
+    pages.init_app(app)  # the pages for people and the offline API docs (/api/v1/docs)
     return app

@@ -259,6 +259,13 @@ class CatalogueQuery(Clocks):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class CatalogueSheetQuery(CatalogueQuery):
+    """The catalogue's filters and clocks, for a spreadsheet of every row they select."""
+
+    class Meta:
+        exclude = ("after", "limit")
+
+
 # ------------------------------------------------------------------ output
 class EditionOut(ma.Schema):
     number = ma.fields.String(metadata={"example": "JGSW05001—2018"})

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, cast
+from urllib.parse import quote
 
 import marshmallow as ma
 from flask import Response, current_app, request, url_for
@@ -23,6 +24,7 @@ from lifecycle.errors import NotFound, StaleVersion
 from projections import citations
 from projections.documents import StandardRows, record_time, rows_of
 from projections.queries import CatalogueFilter
+from projections.snapshot import render_xlsx
 from projections.views import edition_view, editions_on, standard_view
 
 blp = Blueprint("standards", __name__, description="Standards and their editions")
@@ -198,18 +200,12 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
 
     `as_of` asks what was in force on a day; `known_at` what the register said
     at a moment; alone or together."""
-    if filters.get("category") is not None:
-        filters["category"] = numbering.parse_category(filters["category"]).code
-    if filters.get("after") is not None:
-        filters["after"] = str(numbering.parse_code(filters["after"]))
     when = When(as_of, known_at)
     pages: PageCache = current_app.extensions["lifecycle_pages"]
     cache_key = (request.full_path, when.day, service().reads.position())
     cached = pages.get(cache_key)
     if cached is None:
-        rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), when.day,
-                                               when.known_at)
-        items = [standard_view(r, when.day, with_editions=False) for r in rows]
+        items, more = catalogue_items(when, limit, filters)
         next_url = None
         if more:
             args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
@@ -217,6 +213,60 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
         cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url},
                                                              separators=(",", ":")))
     return current_app.response_class(cached, mimetype="application/json")
+
+
+def catalogue_items(when: When, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the catalogue as client views, and whether more follow.
+    `filters` as the query gives them (any spelling of a category or code)."""
+    filters = dict(filters)
+    if filters.get("category") is not None:
+        filters["category"] = numbering.parse_category(filters["category"]).code
+    if filters.get("after") is not None:
+        filters["after"] = str(numbering.parse_code(filters["after"]))
+    rows, more = service().reads.catalogue(CatalogueFilter(limit=limit, **filters), when.day,
+                                           when.known_at)
+    return [standard_view(r, when.day, with_editions=False) for r in rows], more
+
+
+def whole_catalogue(when: When, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every standard the filters select, in code order (at most 6,000: the
+    numbering rules allow no more)."""
+    views: list[dict[str, Any]] = []
+    while True:
+        items, more = catalogue_items(when, 500, filters)
+        views += items
+        if not more:
+            return views
+        filters = {**filters, "after": items[-1]["code"]}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def downloadable(view: F) -> F:
+    """Marks a read whose answer is a file: signed-in pages may serve it
+    through /register/ with the session cookie (api/pages/downloads.py)."""
+    view.downloadable = True  # type: ignore[attr-defined]
+    return view
+
+
+@blp.route("/standards.xlsx", methods=["GET"])
+@blp.arguments(s.CatalogueSheetQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
+@blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX,
+              description="the catalogue as an Excel workbook (规范目录)")
+@documented(401, 422)
+@downloadable
+def catalogue_sheet(as_of: date | None = None, known_at: datetime | None = None,
+                    **filters: Any) -> Response:
+    """The catalogue as a spreadsheet (XLSX): every standard the filters
+    select, with the same filters and clocks as /standards."""
+    when = When(as_of, known_at)
+    data = render_xlsx(when.day, whole_catalogue(when, filters))
+    day = when.day.isoformat()
+    # RFC 6266: an ASCII name for old clients, the Chinese one for the rest
+    disposition = (f'attachment; filename="jgsw-catalogue-{day}.xlsx"; '
+                   f"filename*=UTF-8''{quote(f'规范目录-{day}.xlsx')}")
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": disposition})
 
 
 class PageCache:
@@ -282,9 +332,12 @@ def one(code: str, as_of: date | None = None, known_at: datetime | None = None) 
 def editions(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
     """The version history, superseded and withdrawn editions included."""
     when = When(as_of, known_at)
-    rows = load(path_code(code), when)
-    items = [edition_view(rows.code, raw, when.day, rows.editions) for raw in editions_on(rows, when.day)]
-    return as_json({"items": items, "next": None})
+    return as_json({"items": all_editions(load(path_code(code), when), when.day), "next": None})
+
+
+def all_editions(rows: StandardRows, day: date) -> list[dict[str, Any]]:
+    """Every edition that existed on `day`, whole, oldest first."""
+    return [edition_view(rows.code, raw, day, rows.editions) for raw in editions_on(rows, day)]
 
 
 @blp.route("/standards/<code:code>/editions/<year>", methods=["GET"])

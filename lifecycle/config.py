@@ -37,6 +37,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     signing_key: str = DEFAULT_SIGNING_KEY  # the Ed25519 key file that signs the log's head
     review_years: int = DEFAULT_REVIEW_YEARS  # periodic review interval of a standard that sets none
+    secret_key: str | None = None  # signs session cookies; None: the one kept in the store
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
 
@@ -49,6 +50,7 @@ class Settings:
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
             signing_key=env.get("LIFECYCLE_SIGNING_KEY") or DEFAULT_SIGNING_KEY,
             review_years=_review_years(env.get("LIFECYCLE_REVIEW_YEARS")),
+            secret_key=env.get("LIFECYCLE_SECRET_KEY") or None,
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings

@@ -303,6 +303,24 @@ class Reads:
         name, roles, stored, version = rows[0]
         return UserRow(name, tuple(roles.split(",")), stored, version)
 
+    def user_by_name(self, name: str) -> tuple[list[str], str | None] | None:
+        """(roles, token hash or None when revoked) of a user, None if no such user."""
+        rows = self._all("SELECT roles, token_hash FROM users WHERE name = ?", (name,))
+        return (rows[0][0].split(","), rows[0][1]) if rows else None
+
+    # ---------------------------------------------------------------- keys
+    def service_key(self, name: str, candidate: str) -> str:
+        """The key stored as `name`. When none is stored yet, `candidate`
+        becomes it; hosts starting at once all read the one that won."""
+        statement = "SELECT value FROM service_keys WHERE name = ?"
+        found = self._all(statement, (name,))
+        if found:
+            return str(found[0][0])
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("INSERT INTO service_keys (name, value) VALUES (?, ?) "
+                               "ON CONFLICT (name) DO NOTHING"), (name, candidate))
+            return str(self._rows(c, statement, (name,))[0][0])
+
     # ---------------------------------------------------------------- log
     def projection_version(self) -> int | None:
         rows = self._all("SELECT value FROM projection_meta WHERE name = 'version'")

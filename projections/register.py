@@ -6,6 +6,7 @@ the environment (api/bootstrap.py)."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ class Register(StandardsApp):
         self.projection = Projector(settings.zone, settings.review_years)
         self.audit = AuditLog(self)
         self.signer = HeadSigner(settings.signing_key)
+        self._session_key: str | None = None
 
     def upgrade_projections(self, say: Callable[[str], None] = log.warning) -> None:
         """Projections written by an older version are rebuilt from the log
@@ -57,6 +59,14 @@ class Register(StandardsApp):
     def log_position(self) -> int:
         """The last position of the event log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+    def session_key(self) -> str:
+        """The key that signs session cookies: LIFECYCLE_SECRET_KEY, else the
+        one generated into the store when first needed, so every host shares it."""
+        if self._session_key is None:
+            self._session_key = self.settings.secret_key or \
+                self.reads.service_key("session", secrets.token_urlsafe(32))
+        return self._session_key
 
     def events_of(self, code: StandardCode) -> list[dict[str, Any]]:
         return self.audit.of_aggregate(standard_id(code))

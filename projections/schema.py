@@ -141,6 +141,12 @@ STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS projection_meta (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL)""",
+    # Keys the service makes for itself (the session cookies' signing key):
+    # made once, by the first host to need one, then read by every host. Not
+    # a projection, so rebuild keeps them.
+    """CREATE TABLE IF NOT EXISTS service_keys (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS event_chain (
         position BIGINT PRIMARY KEY,
         hash TEXT NOT NULL)""",

@@ -517,6 +517,31 @@ def run_peak(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return float(wall), int(peak) / 1024, done.stderr
 
 
+def twenty_editions(app: Any) -> str:
+    """A standard with 20 editions, one a year from 2005, recorded through the
+    application's commands on a standard still in draft (every number is taken
+    at 6,000 standards, so none is drafted for it). Returns its code."""
+    from lifecycle import commands, numbering
+
+    with app.reads.cursor() as c:
+        c.execute("SELECT code FROM standard_log WHERE recorded_to = '9999-12-31T23:59:59.999999Z' "
+                  "AND stage = 'draft' ORDER BY code LIMIT 1")
+        code = numbering.parse_code(c.fetchone()[0])
+
+    def send(command: type, actor: str, **fields: Any) -> None:
+        app.handle(command(code=code, expected_version=None, actor=actor, **fields))
+
+    send(commands.Submit, "bench-drafter")
+    for n, year in enumerate(range(2005, 2025)):
+        if n:
+            send(commands.OpenRevision, "bench-drafter", reason="修订")
+            send(commands.Submit, "bench-drafter")
+        send(commands.Approve, "bench-approver", approved_on=date(year, 3, 1))
+        send(commands.Publish, "bench-publisher", issued_on=date(year, 3, 15),
+             effective_on=date(year, 4, 1), trial=n % 4 == 0)
+    return str(code)
+
+
 # ====================================================================== figures
 @dataclass
 class Figure:
@@ -577,6 +602,7 @@ class Bench:
         try:
             self.rebuild()
             self.in_process()
+            self.pages()
             self.snapshot()
             self.http()
         finally:
@@ -721,6 +747,55 @@ class Bench:
                 self.add(Figure(f"asof_{kind}_p95_ms", f"{label}: catalogue page + one standard's editions, p95",
                                 p95, "ms", percentile(plain, 95), "today's catalogue page p95 (ms)",
                                 "≤ 50 ms", p95 <= 50))
+        finally:
+            app.close()
+
+    # ------------------------------------------------------------------ pages
+    def pages(self) -> None:
+        """Issue 14: the catalogue page of 50 rows and a standard's page with 20
+        editions, server time in process, beside the API's JSON for the same rows."""
+        from api import create_app
+        from api.bootstrap import bootstrap
+        from lifecycle.users import Role
+
+        self.log("pages: catalogue and a standard with 20 editions ...")
+        app = bootstrap(self.settings)
+        try:
+            token = add_user(app, "bench-page-reader", [Role.AUDITOR])
+            client = create_app(service=app).test_client()
+            auth = {"Authorization": f"Bearer {token}"}
+            if client.post("/register/sign-in", data={"token": token}).status_code != 303:
+                raise BenchError("could not sign in to the pages")
+            code = twenty_editions(app)
+            with app.reads.cursor() as c:
+                c.execute("SELECT code FROM standard_log WHERE recorded_to = '9999-12-31T23:59:59.999999Z' "
+                          "ORDER BY code")
+                codes = [r[0] for r in c.fetchall()]
+            rng = random.Random(SEED + 2)
+
+            def get(path: str, headers: dict[str, str] | None = None) -> Callable[[], None]:
+                def go() -> None:
+                    url = path.format(after=rng.choice(codes[: max(1, len(codes) - 50)]))
+                    r = client.get(url, headers=headers or {})
+                    if r.status_code != 200:
+                        raise BenchError(f"{url}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+                return go
+
+            page_catalogue = get("/register/?limit=50&after={after}")
+            api_catalogue = get("/api/v1/standards?limit=50&after={after}", auth)
+            page_standard = get(f"/register/standards/{code}")
+            api_standard = get(f"/api/v1/standards/{code}/editions", auth)
+            iters = self.iterations(600, 60)
+            for fn in (page_catalogue, api_catalogue, page_standard, api_standard):
+                for _ in range(10):
+                    fn()
+            for key, label, mine, theirs, base in (
+                    ("page_catalogue_p95_ms", "catalogue page (HTML), 50 rows, p95", page_catalogue,
+                     api_catalogue, "the API's 50-row page p95 (ms)"),
+                    ("page_standard_p95_ms", "a standard's page (HTML), 20 editions, p95", page_standard,
+                     api_standard, "the API's 20 editions p95 (ms)")):
+                p95, base_p95 = percentile(timed(mine, iters), 95), percentile(timed(theirs, iters), 95)
+                self.add(Figure(key, label, p95, "ms", base_p95, base, "≤ 30 ms", p95 <= 30))
         finally:
             app.close()
 

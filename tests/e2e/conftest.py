@@ -40,8 +40,12 @@ class Server:
         self.url = ""
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([lifecycle_command(), *args], cwd=self.workdir, env=self.env,
-                              capture_output=True, text=True, check=check, timeout=120)
+        done = subprocess.run([lifecycle_command(), *args], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=120)
+        if check and done.returncode != 0:  # say why, not just that it failed
+            raise AssertionError(f"lifecycle {' '.join(args)} exited {done.returncode}:\n"
+                                 f"{done.stdout}\n{done.stderr}")
+        return done
 
     def start(self) -> None:
         port = free_port()

@@ -1,5 +1,5 @@
 """`lifecycle snapshot`: the nightly catalogue files (deterministic JSON, CSV
-with a BOM, a sha256sum list), written atomically, pruned with --keep, and
+with a BOM, an XLSX workbook, a sha256sum list), written atomically, pruned with --keep, and
 proved against the event log by `lifecycle snapshot verify`."""
 
 from __future__ import annotations
@@ -78,13 +78,13 @@ def failed(runner, path: Path) -> str:
 
 
 # ------------------------------------------------------------------ writing
-def test_writes_three_files_named_by_the_day_and_prints_them(seeded, runner, out):
+def test_writes_four_files_named_by_the_day_and_prints_them(seeded, runner, out):
     result = write(runner, out, "--as-of", DAY.isoformat())
     stem = out / "catalogue-2019-06-01"
-    expected = [f"{stem}.json", f"{stem}.csv", f"{stem}.sha256"]
+    expected = [f"{stem}.json", f"{stem}.csv", f"{stem}.xlsx", f"{stem}.sha256"]
     assert result.stdout.splitlines() == expected
     assert names(out) == ["catalogue-2019-06-01.csv", "catalogue-2019-06-01.json",
-                          "catalogue-2019-06-01.sha256"]
+                          "catalogue-2019-06-01.sha256", "catalogue-2019-06-01.xlsx"]
     summary = result.stderr.strip().splitlines()
     assert len(summary) == 1 and "9 standards" in summary[0] and "2019-06-01" in summary[0]
 
@@ -161,11 +161,11 @@ def test_sha256sum_accepts_the_list(seeded, runner, out):
     write(runner, out, "--as-of", DAY.isoformat())
     sums = (out / "catalogue-2019-06-01.sha256").read_text()
     assert [line.split("  ")[1] for line in sums.splitlines()] == [
-        "catalogue-2019-06-01.json", "catalogue-2019-06-01.csv"]
+        "catalogue-2019-06-01.json", "catalogue-2019-06-01.csv", "catalogue-2019-06-01.xlsx"]
     done = subprocess.run(["sha256sum", "-c", "catalogue-2019-06-01.sha256"], cwd=out,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(": OK") == 2
+    assert done.stdout.count(": OK") == 3
 
 
 def test_atomic_write_leaves_no_temp_files_even_when_it_fails(seeded, runner, out, monkeypatch):
@@ -191,12 +191,12 @@ def test_keep_prunes_older_sets(seeded, runner, out):
     for day in ("2019-01-01", "2020-01-01", "2021-01-01", "2022-01-01"):
         write(runner, out, "--as-of", day, "--keep", "2")
     assert names(out) == [f"catalogue-{d}.{k}" for d in ("2021-01-01", "2022-01-01")
-                               for k in ("csv", "json", "sha256")]
+                               for k in ("csv", "json", "sha256", "xlsx")]
     (out / "notes.txt").write_text("not a snapshot")
     result = write(runner, out, "--as-of", "2023-01-01", "--keep", "1")
-    assert "deleted 6" in result.stderr
+    assert "deleted 8" in result.stderr
     assert names(out) == ["catalogue-2023-01-01.csv", "catalogue-2023-01-01.json",
-                               "catalogue-2023-01-01.sha256", "notes.txt"]
+                               "catalogue-2023-01-01.sha256", "catalogue-2023-01-01.xlsx", "notes.txt"]
     # a set just written for an older day is never pruned by its own run
     write(runner, out, "--as-of", "2019-06-01", "--keep", "1")
     assert {n.split(".")[0] for n in names(out)} == {
@@ -403,7 +403,7 @@ def test_console_script_end_to_end(seeded, settings, out):
                            "--keep", "7"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [str(out / f"catalogue-2019-06-01.{k}")
-                                        for k in ("json", "csv", "sha256")]
+                                        for k in ("json", "csv", "xlsx", "sha256")]
     done = subprocess.run([*command, "snapshot", "verify", str(out / "catalogue-2019-06-01.json")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -412,3 +412,79 @@ def test_console_script_end_to_end(seeded, settings, out):
     done = subprocess.run([*command, "snapshot", "verify", str(out / "catalogue-2019-06-01.json")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "format: file says" in done.stderr
+
+
+# ------------------------------------------------------------------ the workbook
+def sheet_rows(path: Path) -> list[list]:
+    from openpyxl import load_workbook
+
+    return [list(row) for row in load_workbook(path).active.iter_rows(values_only=True)]
+
+
+def test_workbook_has_chinese_headers_text_cells_a_frozen_header_and_fitted_widths(seeded, runner, out):
+    from openpyxl import load_workbook
+
+    write(runner, out, "--as-of", DAY.isoformat())
+    sheet = load_workbook(out / "catalogue-2019-06-01.xlsx").active
+    header = [c.value for c in sheet[1]]
+    assert header == ["编号", "代号", "类别", "顺序号", "名称", "层次", "状态", "发布日期", "实施日期",
+                      "试行", "废止日期", "代替", "被代替"]
+    assert sheet.freeze_panes == "A2"
+    rows = {r[1]: dict(zip(header, r)) for r in sheet_rows(out / "catalogue-2019-06-01.xlsx")[1:]}
+    assert {code: r["名称"] for code, r in rows.items()} == TITLES
+    first = rows["JGSW01001"]
+    assert first["编号"] == "JGSW01001—2018" and first["状态"] == "试行" and first["层次"] == "基础通用"
+    assert (first["类别"], first["顺序号"], first["发布日期"]) == ("01", "001", "2018-12-31")
+    codes = {c.column_letter: c for c in sheet[2]}
+    for cell in sheet[2]:  # codes, sub-items and dates stay text: no number, no date, no formula
+        assert cell.value is None or cell.data_type == "s", (cell.coordinate, cell.data_type)
+    assert codes["D"].value == "001"  # the sub-item keeps its zeros
+    widths = {letter: sheet.column_dimensions[letter].width for letter in ("A", "E")}
+    assert widths["A"] >= len("JGSW01001—2018") and widths["E"] >= 2 * len("后勤服务管理标准 绿化服务工作指南") - 2
+
+
+def test_workbook_verifies_and_a_doctored_cell_is_named(seeded, runner, out):
+    from openpyxl import load_workbook
+
+    write(runner, out, "--as-of", DAY.isoformat())
+    path = out / "catalogue-2019-06-01.xlsx"
+    assert verify(runner, out / "catalogue-2019-06-01.json").exit_code == 0
+    book = load_workbook(path)
+    book.active["G2"] = "现行"
+    book.save(path)
+    err = failed(runner, out / "catalogue-2019-06-01.json")
+    assert "catalogue-2019-06-01.xlsx: JGSW01001: 状态: file says '现行', the log says '试行'" in err
+    assert "catalogue-2019-06-01.sha256: catalogue-2019-06-01.xlsx: the list says sha256" in err
+    path.write_bytes(b"not a zip")
+    assert "catalogue-2019-06-01.xlsx: not a workbook that can be read" in failed(
+        runner, out / "catalogue-2019-06-01.json")
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/","点击")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3"]
+
+
+def test_formula_titles_are_neutralised_in_the_csv_and_the_workbook(service, runner, out):
+    """Issue 10 finding 5: a title a spreadsheet would run as a formula is
+    written with a leading apostrophe, in every spreadsheet the project writes."""
+    for title in FORMULAS:
+        service.handle(cmd.DraftStandard(category="06", sub_item=None, fields={"title": title},
+                                         actor="drafter", reason=None))
+    write(runner, out)
+    day = service.today().isoformat()
+    text = (out / f"catalogue-{day}.csv").read_bytes().decode("utf-8-sig")
+    titles = [r[2] for r in list(csv.reader(io.StringIO(text, newline="")))[1:]]
+    assert titles == ["'" + t for t in FORMULAS]
+    assert [r[4] for r in sheet_rows(out / f"catalogue-{day}.xlsx")[1:]] == ["'" + t for t in FORMULAS]
+    assert verify(runner, out / f"catalogue-{day}.json").exit_code == 0
+    # the JSON is data, not a spreadsheet: titles as they were sent
+    assert [s["title"] for s in json.loads((out / f"catalogue-{day}.json").read_bytes())["standards"]] == FORMULAS
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"])
+def test_neutralise_prefixes_what_owasp_names(text):
+    assert snap.neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["JGSW05001—2018", "2019-01-01", "内部标准编号规则", "a=b", "", None])
+def test_neutralise_leaves_everything_else(text):
+    assert snap.neutralise(text) == ("" if text is None else text)

@@ -1,0 +1,222 @@
+"""The pages in a real browser (issue 14): Debian's Chromium, headless,
+driven by Playwright against a real `lifecycle serve`, on both stores. Each
+page is saved to var/screenshots/ (look at them), and axe-core (the script
+axe-playwright-python ships) checks each page for serious or critical
+accessibility problems. Chromium comes from Debian (`.ci/run` installs it),
+never a browser download."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import bearer
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--lang=zh-CN"]  # date fields as the office's computers show them
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def root(server) -> str:
+    return server.url.removesuffix("/api/v1")
+
+
+def revise(server, code: str, approved: date, issued: date, effective: date, trial: bool = False) -> None:
+    """A new edition through the API, as the people of the office would record it."""
+    def send(action: str, who: str, body: dict) -> None:
+        etag = requests.get(f"{server.url}/standards/{code}", headers=bearer(server, "auditor"),
+                            timeout=10).headers["ETag"]
+        resp = requests.post(f"{server.url}/standards/{code}/{action}", json=body, timeout=10,
+                             headers=bearer(server, who, **{"If-Match": etag}))
+        assert resp.status_code == 200, resp.text
+
+    send("revisions", "drafter", {"reason": "修订：内容更新"})
+    send("submit", "drafter", {})
+    send("approve", "approver", {"approved_on": approved.isoformat()})
+    send("publish", "publisher", {"issued_on": issued.isoformat(), "effective_on": effective.isoformat(),
+                                  "trial": trial})
+
+
+class Visit:
+    """One browser tab on the server: every request it makes is noted (all
+    must stay on the server), every page is screenshotted and checked by axe."""
+
+    def __init__(self, browser, server, store: str, width: int = 1280) -> None:
+        self.base = root(server)
+        self.store = store
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN",
+                                           accept_downloads=True)
+        self.page = self.context.new_page()
+        self.requested: list[str] = []
+        self.page.on("request", lambda r: self.requested.append(r.url))
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}-{self.store}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def accessible(self) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        found = Axe().run(self.page).response["violations"]
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
+               if v["impact"] in ("serious", "critical")]
+        assert bad == [], (self.page.url, bad)
+
+    def stayed_home(self) -> None:
+        away = [u for u in self.requested if not u.startswith((self.base, "data:"))]
+        assert away == [], away
+        assert not [c for c in self.console if "Content Security Policy" in c], self.console
+
+
+def test_a_person_looks_things_up(browser, server, settings):
+    store = "postgresql" if settings.database_url.startswith("postgres") else "sqlite"
+    today = date.today()
+    revise(server, "JGSW01001", today - timedelta(days=1200), today - timedelta(days=1190),
+           today - timedelta(days=1180))
+    revise(server, "JGSW01001", today - timedelta(days=400), today - timedelta(days=390),
+           today - timedelta(days=380))
+    tab = Visit(browser, server, store)
+    page = tab.page
+
+    # signing in: the form, then the catalogue
+    tab.open("/")
+    assert page.url.startswith(tab.base + "/register/sign-in")
+    tab.shot("1-sign-in")
+    tab.accessible()
+    page.fill("#token", server.tokens["drafter"])
+    page.click("form.sign-in button[type=submit]")
+    assert page.url == tab.base + "/register/"
+    assert "token" not in page.url and server.tokens["drafter"] not in page.url
+    tab.shot("2-catalogue")
+    tab.accessible()
+
+    # searching 绿化 finds JGSW05004
+    page.fill("#q", "绿化")
+    page.click("form.filters button[type=submit]")
+    rows = page.locator("table.catalogue tbody tr")
+    assert rows.count() == 1
+    assert rows.first.locator("td").first.inner_text() == "JGSW05004"
+    tab.shot("3-search")
+
+    # the spreadsheet of what is shown: the same bytes as the API gives
+    with page.expect_download() as caught:
+        page.click("a.download")
+    downloaded = Path(caught.value.path()).read_bytes()
+    api = requests.get(f"{server.url}/standards.xlsx", params={"q": "绿化"}, timeout=10,
+                       headers=bearer(server, "auditor"))
+    assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(api.content).hexdigest()
+    assert caught.value.suggested_filename.endswith(".xlsx")
+
+    # a standard with three editions: the edition in force, every edition, the timeline
+    tab.open("/register/")
+    page.click("text=JGSW01001—")
+    year = (today - timedelta(days=400)).year
+    assert page.locator("dl.facts dd.number").inner_text() == f"JGSW01001—{year}"
+    assert page.locator("table.editions tbody tr").count() == 3
+    bars = page.locator("svg g.edition")
+    assert bars.count() == 3
+    labels = page.locator("svg text.seg-label").all_text_contents()
+    assert {"试行", "现行", "被代替"} <= set(labels)
+    assert page.locator("svg .day-today").count() == 1
+    assert set(page.locator("ul.legend li").all_inner_texts()) >= {"试行", "现行", "被代替", "今天"}
+    tab.shot("4-standard-three-editions")
+    tab.accessible()
+    tab.page.emulate_media(media="print")
+    pdf = SCREENSHOTS / f"4-standard-print-{store}.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    tab.page.emulate_media(media="screen")
+
+    # the as-of day moved to 2019-06-01: the first edition, on trial
+    page.fill("#as_of", "2019-06-01")
+    page.click("form.as-of button[type=submit]")
+    assert "as_of=2019-06-01" in page.url
+    assert page.locator("dl.facts dd.number").inner_text() == "JGSW01001—2018"
+    assert page.locator("p.lead .status").inner_text() == "试行"
+    assert page.locator("svg .day-as-of").count() == 1
+    assert page.locator("svg g.edition").count() == 3  # the whole history, the day asked marked on it
+    tab.shot("5-standard-as-of-2019")
+
+    # the review due list
+    page.click("nav >> text=复审到期")
+    assert page.locator("h1").inner_text() == "复审到期"
+    tab.shot("6-reviews")
+    tab.accessible()
+
+    # signing out: back to the form, and the pages ask again
+    page.click("form.who button[type=submit]")
+    assert page.url.startswith(tab.base + "/register/sign-in")
+    tab.open("/register/")
+    assert page.url.startswith(tab.base + "/register/sign-in")
+    tab.stayed_home()
+    tab.context.close()
+
+
+def test_a_phone_360_px_wide(browser, server, settings):
+    store = "postgresql" if settings.database_url.startswith("postgres") else "sqlite"
+    today = date.today()
+    revise(server, "JGSW01002", today - timedelta(days=800), today - timedelta(days=790),
+           today - timedelta(days=700), trial=True)
+    tab = Visit(browser, server, store, width=360)
+    tab.open("/register/sign-in")
+    tab.page.fill("#token", server.tokens["auditor"])
+    tab.page.click("form.sign-in button[type=submit]")
+    for path, name in (("/register/", "7-phone-catalogue"), ("/register/standards/JGSW01002", "8-phone-standard")):
+        tab.open(path)
+        assert tab.page.evaluate("document.scrollingElement.scrollWidth") <= 360, path
+        tab.shot(name)
+        tab.accessible()
+    svg = tab.page.locator("figure.timeline svg").bounding_box()
+    assert svg is not None and svg["width"] <= 360
+    # the auditor sees the history, in the office's words
+    assert tab.page.locator("section.history tbody tr").count() >= 6
+    tab.stayed_home()
+    tab.context.close()
+
+
+def test_the_api_docs_work_offline(browser, server, settings):
+    store = "postgresql" if settings.database_url.startswith("postgres") else "sqlite"
+    tab = Visit(browser, server, store)
+    tab.open("/api/v1/docs")
+    tab.page.wait_for_selector(".swagger-ui .opblock", timeout=20000)
+    assert tab.page.locator(".swagger-ui .opblock").count() > 10
+    tab.shot("9-api-docs")
+    tab.stayed_home()
+    tab.context.close()
+
+
+def test_a_file_downloads_with_the_cookie(browser, server, settings):
+    spec = requests.get(f"{server.url}/openapi.json", timeout=10).json()
+    if "/api/v1/standards/{code}/editions/{year}/files/{name}" not in spec["paths"]:
+        pytest.skip("this version stores no files yet (file storage and its routes are another "
+                    "issue): the page links them through /register/…/files/{name} once they exist")
+    raise AssertionError("file routes exist now: write this step (upload, open the page, download, "
+                         "compare the SHA-256)")
