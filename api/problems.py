@@ -175,7 +175,9 @@ def unparsed_request_problem(error: BaseException, max_fields: int,
 
 def domain_problem(error: errors.DomainError) -> Response:
     status = STATUS_OF.get(type(error), 409)
-    extra: dict[str, Any] = {k: v for k, v in error.details.items() if k != "field"}
+    # The domain's details are extension members; they never replace the problem's own.
+    extra: dict[str, Any] = {k: v for k, v in error.details.items()
+                             if k not in ("field", "type", "title", "status", "detail", "instance")}
     if isinstance(error, errors.InvalidInput):
         extra["errors"] = {error.field: [error.message]}
     return problem(status, error.message, kind=error.kind, **extra)

@@ -184,12 +184,43 @@ class ReasonRequired(Strict):
 class Approve(Strict):
     approved_on = ma.fields.Date(metadata={"description": "default today; not in the future"})
     reason = Text(**REASON)
+    emergency = ma.fields.Boolean(load_default=False, metadata={
+        "description": "紧急批准 (JGSW01003 §8.5.3): approve a draft never submitted for review; "
+                       "`reason` is then required"})
+    paperwork_due = ma.fields.Date(metadata={
+        "description": "with emergency: when the paperwork is due (default 30 days after approval, "
+                       "at most 90)"})
+
+    @ma.validates_schema
+    def _paperwork_only_in_an_emergency(self, data: dict[str, Any], **_: Any) -> None:
+        if "paperwork_due" in data and not data.get("emergency"):
+            raise ma.ValidationError("only an emergency approval has paperwork due", "paperwork_due")
 
 
 class Publish(Strict):
     issued_on = ma.fields.Date(required=True)
     effective_on = ma.fields.Date(required=True)
     trial = ma.fields.Boolean(load_default=False, metadata={"description": "true for 试行"})
+    reason = Text(**REASON)
+
+
+class Paperwork(Strict):
+    completed_on = ma.fields.Date(required=True, metadata={"description": "not in the future"})
+    reason = Text(required=True, **REASON)
+
+
+class AmendmentOpen(Strict):
+    summary = Text(max_length=500, required=True, metadata={"example": "更正第3.1条的消毒频次"})
+    changes = Text(max_length=20000, multiline=True, required=True, metadata={
+        "description": "the amended clauses, as they now read", "example": "3.1 餐具每餐消毒，每日检查。"})
+    references = ma.fields.List(Text(max_length=200), metadata={
+        "description": "the edition's new reference list, from the amendment's effective day (optional)"})
+    reason = Text(**REASON)
+
+
+class AmendmentApprove(Strict):
+    approved_on = ma.fields.Date(metadata={"description": "default today; not in the future"})
+    effective_on = ma.fields.Date(metadata={"description": "default the approval day; not before it"})
     reason = Text(**REASON)
 
 
@@ -267,6 +298,22 @@ class CatalogueSheetQuery(CatalogueQuery):
 
 
 # ------------------------------------------------------------------ output
+class AmendmentOut(ma.Schema):
+    n = ma.fields.Integer(metadata={"example": 1})
+    number = ma.fields.String(allow_none=True, metadata={
+        "description": "null until approved", "example": "JGSW05001—2018/XG1—2026"})
+    summary = ma.fields.String()
+    changes = ma.fields.String()
+    references = ma.fields.List(ma.fields.String(), allow_none=True, metadata={
+        "description": "the edition's reference list from this amendment's effective day, if it changes it"})
+    approved_on = ma.fields.String(allow_none=True)
+    effective_on = ma.fields.String(allow_none=True)
+    status = ma.fields.String(validate=validate.OneOf(["draft", "approved", "in_force", "dropped"]))
+    status_label = ma.fields.String()
+    drafted_by = ma.fields.String()
+    approved_by = ma.fields.String(allow_none=True)
+
+
 class EditionOut(ma.Schema):
     number = ma.fields.String(metadata={"example": "JGSW05001—2018"})
     year = ma.fields.Integer()
@@ -299,6 +346,12 @@ class EditionOut(ma.Schema):
         "description": "issued, not yet in force: the edition it is to replace on its effective day"})
     will_be_replaced_by = ma.fields.String(allow_none=True, metadata={
         "description": "the issued edition that is to replace this one on its effective day"})
+    amendments = ma.fields.List(ma.fields.Nested(AmendmentOut), metadata={
+        "description": "amendment sheets (修改单) as of the day: in force from their effective day"})
+    emergency = ma.fields.Boolean(metadata={"description": "approved in an emergency (紧急批准)"})
+    paperwork_due = ma.fields.String(allow_none=True)
+    paperwork_completed_on = ma.fields.String(allow_none=True)
+    paperwork_completed_by = ma.fields.String(allow_none=True)
 
 
 class DraftOut(ma.Schema):
@@ -331,6 +384,8 @@ class StandardOut(ma.Schema):
     draft = ma.fields.Nested(DraftOut, allow_none=True)
     version = ma.fields.Integer()
     stage = ma.fields.String()
+    amendments_in_force = ma.fields.Integer(metadata={
+        "description": "how many amendment sheets of the edition shown are in force on the day"})
     withdrawal_scheduled_on = ma.fields.String(allow_none=True, metadata={
         "description": "a withdrawal recorded for a day still to come (before it, it can be "
                        "corrected by withdrawing again or cancelled)"})
@@ -393,7 +448,8 @@ class ReferenceOut(ma.Schema):
     status = ma.fields.String(allow_none=True)
     status_label = ma.fields.String(allow_none=True)
     warning = ma.fields.String(allow_none=True)
-    amendments = ma.fields.List(ma.fields.Dict())
+    amendments = ma.fields.List(ma.fields.String(), metadata={
+        "description": "an undated reference: the amendment sheets in force on the day"})
 
 
 class ReferencePage(Page):

@@ -31,13 +31,13 @@ blp = Blueprint("standards", __name__, description="Standards and their editions
 
 # endpoint -> the command it sends: filled by command_route, read by the guard
 # (the roles are the command's, from the registry) and by the routes test.
-COMMAND_ROUTES: dict[str, type[commands.Command]] = {}
+COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 
 
 @blp.before_request
 def guard() -> Response | None:
-    command = COMMAND_ROUTES.get(request.endpoint or "")
-    return check_access(command.spec.name if command is not None else None)
+    sent = COMMAND_ROUTES.get(request.endpoint or "")
+    return check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
 
 def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a
@@ -155,7 +155,8 @@ def current(code: numbering.StandardCode) -> None:
         raise NotFound(f"no standard {code}", code=str(code))
 
 
-def run(code_text: str, command: type[commands.StandardCommand], **fields: Any) -> Response:
+def run(code_text: str, command: type[commands.StandardCommand], status: int = 200,
+        **fields: Any) -> Response:
     """Check If-Match, send the command once (Idempotency-Key), answer with the new state."""
     code = path_code(code_text)
     try:
@@ -168,7 +169,7 @@ def run(code_text: str, command: type[commands.StandardCommand], **fields: Any) 
     def send() -> Answer:
         expected = expected_version(code, condition)
         return answer(service().handle(command(code=code, expected_version=expected, actor=actor(),
-                                               **fields)))
+                                               **fields)), status)
 
     return respond(idempotent(send, answer_at_version))
 
@@ -311,7 +312,7 @@ def draft(body: dict[str, Any]) -> Response:
     return respond(idempotent(send, answer_at_version))
 
 
-COMMAND_ROUTES["standards.draft"] = commands.DraftStandard
+COMMAND_ROUTES["standards.draft"] = (commands.DraftStandard,)
 
 
 @blp.route("/standards/<code:code>", methods=["GET"])
@@ -407,35 +408,62 @@ def edition_year(code: str, segment: str) -> int | None:
 COMMAND_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
 
 
-def command_route(path: str, command: type[commands.StandardCommand], body: Any,
-                  method: str = "POST") -> None:
-    """The route of a command on one standard: its body schema (which gives
-    the command's fields), no query, the standard as answer with its ETag,
-    and every error it can give, documented. Its name and description are
-    the command's; the guard checks the command's roles (from the registry)
-    before the body is read."""
-    def route(body: dict[str, Any], code: str) -> Response:
-        return run(code, command, **body)
+def command_route(path: str, command: type[commands.StandardCommand], body: Any, method: str = "POST",
+                  *, status: int = 200, body_in: str = "json",
+                  variant: tuple[str, type[commands.StandardCommand]] | None = None) -> None:
+    """The route of a command on one standard: its arguments' schema (the
+    body, or the query of a DELETE), which gives the command's fields; the
+    standard as answer with its ETag; every error it can give, documented.
+    Its name and description are the command's; the guard checks the
+    command's roles (from the registry) before the body is read. Path
+    segments after the code (`<year>` of an edition, `<int:n>`) become
+    fields too. `variant` = (flag, command): a true boolean field of that
+    name in the body sends the other command (same roles, same route)."""
+    def route(args: dict[str, Any], code: str, **segments: Any) -> Response:
+        sent = command
+        if variant is not None and args.pop(variant[0], False):
+            sent = variant[1]
+        if "year" in segments:
+            segments["year"] = path_year(code, segments["year"])
+        return run(code, sent, status, **segments, **args)
 
-    route.__name__ = route.__qualname__ = command.spec.name
+    name = command.spec.name
+    route.__name__ = route.__qualname__ = name
     route.__doc__ = command.__doc__
-    COMMAND_ROUTES[f"{blp.name}.{command.spec.name}"] = command
+    COMMAND_ROUTES[f"{blp.name}.{name}"] = (command, *([variant[1]] if variant else []))
+    query = [] if body_in == "query" else [
+        blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)]
     for decorate in (blp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY]), documented(*COMMAND_ERRORS),
-                     blp.response(200, s.StandardOut, headers={**ETAG, **REPLAYED}),
-                     blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE),
-                     blp.arguments(body), blp.route(f"/standards/<code:code>/{path}", methods=[method])):
+                     blp.response(status, s.StandardOut, headers={**ETAG, **REPLAYED}), *query,
+                     blp.arguments(body, location=body_in),
+                     blp.route(f"/standards/<code:code>/{path}", methods=[method])):
         route = decorate(route)
 
 
-for _path, _command, _body, _method in (
-    ("draft", commands.EditDraft, s.DraftEdit, "PATCH"),
-    ("submit", commands.Submit, s.Reason, "POST"),
-    ("request-changes", commands.RequestChanges, s.ReasonRequired, "POST"),
-    ("approve", commands.Approve, s.Approve, "POST"),
-    ("publish", commands.Publish, s.Publish, "POST"),
-    ("revisions", commands.OpenRevision, s.Revision, "POST"),
-    ("withdraw", commands.Withdraw, s.Withdraw, "POST"),
-    ("withdraw/cancel", commands.CancelWithdrawal, s.ReasonRequired, "POST"),
-    ("reviews", commands.Review, s.Review, "POST"),
+def path_year(code_text: str, segment: str) -> int:
+    """An edition's year from its path segment (2018, or the whole number); 404 otherwise."""
+    code = str(path_code(code_text))
+    year = edition_year(code, segment)
+    if year is None:
+        raise NotFound(f"{segment!r} names no edition of {code}: give its year, e.g. 2018")
+    return year
+
+
+EDITION = "editions/<year>"
+for _path, _command, _body, _method, _options in (
+    ("draft", commands.EditDraft, s.DraftEdit, "PATCH", {}),
+    ("submit", commands.Submit, s.Reason, "POST", {}),
+    ("request-changes", commands.RequestChanges, s.ReasonRequired, "POST", {}),
+    ("approve", commands.Approve, s.Approve, "POST", {"variant": ("emergency", commands.EmergencyApprove)}),
+    ("publish", commands.Publish, s.Publish, "POST", {}),
+    ("revisions", commands.OpenRevision, s.Revision, "POST", {}),
+    ("withdraw", commands.Withdraw, s.Withdraw, "POST", {}),
+    ("withdraw/cancel", commands.CancelWithdrawal, s.ReasonRequired, "POST", {}),
+    ("reviews", commands.Review, s.Review, "POST", {}),
+    (f"{EDITION}/paperwork", commands.CompletePaperwork, s.Paperwork, "POST", {}),
+    (f"{EDITION}/amendments", commands.OpenAmendment, s.AmendmentOpen, "POST", {"status": 201}),
+    (f"{EDITION}/amendments/<int:n>/approve", commands.ApproveAmendment, s.AmendmentApprove, "POST", {}),
+    (f"{EDITION}/amendments/<int:n>", commands.DropAmendment, s.ReasonRequired, "DELETE",
+     {"body_in": "query"}),
 ):
-    command_route(_path, _command, _body, _method)
+    command_route(_path, _command, _body, _method, **_options)

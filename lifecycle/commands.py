@@ -30,6 +30,8 @@ DRAFTS = frozenset({S.DRAFT, S.REVISION_DRAFT})
 UNDER_REVIEW = frozenset({S.UNDER_REVIEW, S.REVISION_UNDER_REVIEW})
 APPROVED = frozenset({S.APPROVED, S.REVISION_APPROVED})
 REVISING = frozenset({S.REVISION_DRAFT, S.REVISION_UNDER_REVIEW, S.REVISION_APPROVED})
+HAS_ISSUED = frozenset({S.ISSUED, *REVISING})          # an edition has been issued
+HAS_EDITION = frozenset({*APPROVED, *HAS_ISSUED})      # an edition has been approved
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,37 @@ class Approve(StandardCommand):
         standard.approve(self.approved_on or ctx.today, ctx.today, self.actor, self.reason)
 
 
+@declare(name="approve_in_emergency", word="approve in an emergency", label="紧急批准",
+         roles={Role.APPROVER}, stages={*DRAFTS, *UNDER_REVIEW}, records="standard.approved_in_emergency",
+         signature="emergency approval")
+@dataclass(frozen=True, kw_only=True)
+class EmergencyApprove(StandardCommand):
+    """紧急批准 (JGSW01003 §8.5.3): approve a draft never submitted for review,
+    with a reason; the paperwork is due by `paperwork_due`."""
+
+    approved_on: date | None = None   # default today
+    paperwork_due: date | None = None  # default 30 days after approval; at most 90
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.approve_in_emergency(self.approved_on or ctx.today, self.paperwork_due, ctx.today,
+                                      self.actor, self.reason)
+
+
+@declare(name="complete_paperwork", word="complete the paperwork of", label="补办手续",
+         roles={Role.REVIEWER, Role.APPROVER}, stages=HAS_EDITION, records="standard.paperwork_completed",
+         signature="paperwork completed")
+@dataclass(frozen=True, kw_only=True)
+class CompletePaperwork(StandardCommand):
+    """Complete the paperwork of an emergency approval (补办手续): someone other
+    than the emergency approver, with a reason."""
+
+    year: int
+    completed_on: date
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.complete_paperwork(self.year, self.completed_on, ctx.today, self.actor, self.reason)
+
+
 @declare(name="publish", word="issue", label="发布", roles={Role.PUBLISHER}, stages=APPROVED,
          records="standard.issued", signature="issue")
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +259,63 @@ class Review(StandardCommand):
 
     def run(self, standard: Standard, ctx: Context) -> None:
         standard.review(self.reviewed_on, self.outcome, ctx.today, self.actor, self.reason)
+
+
+# ---------------------------------------------------------------- amendment sheets (修改单)
+@declare(name="open_amendment", word="open an amendment sheet of", label="起草修改单", roles={Role.DRAFTER},
+         stages=HAS_ISSUED, records="standard.amendment_opened")
+@dataclass(frozen=True, kw_only=True)
+class OpenAmendment(StandardCommand):
+    """Open the next amendment sheet (修改单) of an edition issued or in force.
+
+    `summary` and `changes` (the amended clauses) are required; `references`,
+    if given, is the edition's new reference list from the amendment's
+    effective day. One amendment per edition is in draft at a time."""
+
+    year: int
+    summary: str
+    changes: str
+    references: list[str] | None = None
+
+    def cited(self) -> list[str] | None:
+        return self.references
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.open_amendment(self.year, self.summary, self.changes, self.references, ctx.today,
+                                self.actor, self.reason)
+
+
+@declare(name="approve_amendment", word="approve an amendment sheet of", label="批准修改单",
+         roles={Role.APPROVER}, stages=HAS_ISSUED, records="standard.amendment_approved",
+         signature="amendment approval")
+@dataclass(frozen=True, kw_only=True)
+class ApproveAmendment(StandardCommand):
+    """Approve an amendment sheet (never its drafter): its number becomes
+    JGSW05001—2018/XG1—2026, the year of approval; in force from `effective_on`."""
+
+    year: int
+    n: int
+    approved_on: date | None = None  # default today
+    effective_on: date | None = None  # default the approval day
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        approved_on = self.approved_on or ctx.today
+        standard.approve_amendment(self.year, self.n, approved_on, self.effective_on or approved_on,
+                                   ctx.today, self.actor, self.reason)
+
+
+@declare(name="drop_amendment", word="drop an amendment sheet of", label="撤销修改单", roles={Role.DRAFTER},
+         stages=HAS_ISSUED, records="standard.amendment_dropped")
+@dataclass(frozen=True, kw_only=True)
+class DropAmendment(StandardCommand):
+    """Drop an amendment sheet in draft (its drafter, with a reason): it stays
+    on record as dropped and its number is not reused."""
+
+    year: int
+    n: int
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.drop_amendment(self.year, self.n, ctx.today, self.actor, self.reason)
 
 
 # ---------------------------------------------------------------- users

@@ -9,15 +9,16 @@ only changes state, so replaying the log rebuilds exactly what was decided.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from lifecycle import numbering, references, workflow
-from lifecycle.errors import Conflict, Forbidden, InvalidInput
-from lifecycle.status import Paperwork, StandardStatus, standard_status
+from lifecycle import numbering, workflow
+from lifecycle import references as refs
+from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lifecycle.status import IN_FORCE, Paperwork, StandardStatus, edition_status, standard_status
 from lifecycle.vocabulary import ReviewOutcome, Stage
 
 __all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition",
@@ -105,10 +106,29 @@ class Edition(Content):
     superseded_on: date | None = None
     replaces: int | None = None
     replaced_by: int | None = None
+    # amendment sheets (修改单): dicts, see Standard.AmendmentOpened
+    amendments: list[dict[str, Any]] = field(default_factory=list)
+    # emergency approval (JGSW01003 §8.5.3): approved first, the paperwork after
+    emergency: bool = False
+    paperwork_due: date | None = None
+    paperwork_completed_on: date | None = None
+    paperwork_completed_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """A plain copy (dataclasses.asdict deep-copies, which rebuilds feel)."""
-        return {**vars(self), "drafting_units": list(self.drafting_units)}
+        """A plain copy that never changes with the edition (dataclasses.asdict
+        deep-copies everything, which rebuilds feel)."""
+        return {name: _copy(value) for name, value in vars(self).items()}
+
+    def amendment(self, n: int) -> dict[str, Any]:
+        for a in self.amendments:
+            if a["n"] == n:
+                return a
+        raise NotFound(f"edition {self.year} has no amendment {n}", amendment=n)
+
+    def amendment_number(self, code: str, a: dict[str, Any]) -> str:
+        """JGSW05001—2018/XG1—2026: the edition, XG and its sequence, and its approval year."""
+        approved_on = a["approved_on"]
+        return f"{numbering.parse_code(code).edition(self.year)}/XG{a['n']}{numbering.DASH}{approved_on.year}"
 
 
 class Standard(Aggregate):
@@ -160,6 +180,68 @@ class Standard(Aggregate):
             standard.editions.append(Edition(**d.content(), year=self.year, approved_on=self.approved_on,
                                              approved_by=self.actor, drafted_by=d.drafted_by))
             standard.draft = None
+
+    class ApprovedInEmergency(Approved):
+        """紧急批准 (JGSW01003 §8.5.3): approved before any review; the
+        paperwork is to be completed by `paperwork_due`."""
+
+        paperwork_due: date
+
+        def apply(self, standard: Standard) -> None:
+            super().apply(standard)
+            edition = standard.editions[-1]
+            edition.emergency = True
+            edition.paperwork_due = self.paperwork_due
+
+    class PaperworkCompleted(Event):
+        """补办手续: the paperwork of an emergency approval, completed."""
+
+        year: int
+        completed_on: date
+
+        def apply(self, standard: Standard) -> None:
+            edition = standard.edition(self.year)
+            edition.paperwork_completed_on = self.completed_on
+            edition.paperwork_completed_by = self.actor
+
+    class AmendmentOpened(Event):
+        """修改单 `n` of edition `year`, in draft: the amended clauses, and
+        optionally the edition's new reference list."""
+
+        year: int
+        n: int
+        summary: str
+        changes: str
+        references: list[str] | None
+
+        def apply(self, standard: Standard) -> None:
+            standard.edition(self.year).amendments.append({
+                "n": self.n, "summary": self.summary, "changes": self.changes,
+                "references": list(self.references) if self.references is not None else None,
+                "status": "draft", "drafted_by": self.actor, "opened_at": self.timestamp,
+                "approved_on": None, "effective_on": None, "approved_by": None,
+                "dropped_at": None, "dropped_by": None, "dropped_reason": None,
+            })
+
+    class AmendmentApproved(Event):
+        year: int
+        n: int
+        approved_on: date
+        effective_on: date
+
+        def apply(self, standard: Standard) -> None:
+            a = standard.edition(self.year).amendment(self.n)
+            a.update(status="approved", approved_on=self.approved_on, effective_on=self.effective_on,
+                     approved_by=self.actor)
+
+    class AmendmentDropped(Event):
+        year: int
+        n: int
+
+        def apply(self, standard: Standard) -> None:
+            a = standard.edition(self.year).amendment(self.n)
+            a.update(status="dropped", dropped_at=self.timestamp, dropped_by=self.actor,
+                     dropped_reason=self.reason)
 
     class Issued(Event):
         year: int
@@ -339,6 +421,26 @@ class Standard(Aggregate):
     def approve(self, approved_on: date, today: date, actor: str,
                 reason: str | None = None) -> None:
         self._allow("approve", today)
+        self._check_approval(approved_on, today, actor)
+        self.trigger_event(self.Approved, approved_on=approved_on, year=approved_on.year,
+                           actor=actor, reason=reason)
+
+    def approve_in_emergency(self, approved_on: date, paperwork_due: date | None, today: date,
+                             actor: str, reason: str | None) -> None:
+        """紧急批准: a draft never reviewed, approved first; its paperwork is due
+        by `paperwork_due` (default 30 days after approval, at most 90)."""
+        self._allow("approve_in_emergency", today)
+        _require_reason(reason)
+        self._check_approval(approved_on, today, actor)
+        due = paperwork_due or approved_on + PAPERWORK_DAYS
+        _check_day("paperwork_due", due, earliest=(approved_on, "the approval"))
+        if due > approved_on + MAX_PAPERWORK_DAYS:
+            raise InvalidInput("paperwork_due", f"{due} is more than {MAX_PAPERWORK_DAYS.days} days after "
+                                                f"the approval on {approved_on}")
+        self.trigger_event(self.ApprovedInEmergency, approved_on=approved_on, year=approved_on.year,
+                           paperwork_due=due, actor=actor, reason=reason)
+
+    def _check_approval(self, approved_on: date, today: date, actor: str) -> None:
         assert self.draft is not None
         _check_day("approved_on", approved_on, latest=today)
         if actor in self.draft.contributors:
@@ -346,8 +448,7 @@ class Standard(Aggregate):
                 f"{actor} drafted or edited this draft of {self.code} and may not approve it",
                 rule="no-self-approval",
             )
-        year = approved_on.year
-        if self.editions and year <= self.editions[-1].year:
+        if self.editions and approved_on.year <= self.editions[-1].year:
             last = self.editions[-1]
             taken = numbering.parse_code(self.code).edition(last.year)
             raise Conflict(
@@ -356,8 +457,89 @@ class Standard(Aggregate):
                 f"in {last.year + 1} or later",
                 number=str(taken),
             )
-        self.trigger_event(self.Approved, approved_on=approved_on, year=year,
-                           actor=actor, reason=reason)
+
+    def complete_paperwork(self, year: int, completed_on: date, today: date, actor: str,
+                           reason: str | None) -> None:
+        """补办手续: someone other than the emergency approver completes it."""
+        self._allow("complete_paperwork", today)
+        edition = self._edition(year)
+        number = self._number(edition)
+        if not edition.emergency or edition.paperwork_completed_on is not None:
+            done = f"completed on {edition.paperwork_completed_on}" if edition.emergency else "not needed"
+            raise Conflict(f"{number} has no paperwork due: it was {done}")
+        if actor == edition.approved_by:
+            raise Forbidden(f"{actor} approved {number} in an emergency: someone else completes its "
+                            "paperwork", rule="no-self-completion")
+        _require_reason(reason)
+        _check_day("completed_on", completed_on, latest=today,
+                   earliest=(edition.approved_on, "the emergency approval"))
+        self.trigger_event(self.PaperworkCompleted, year=year, completed_on=completed_on, actor=actor,
+                           reason=reason)
+
+    # ------------------------------------------------------------- amendment sheets (修改单)
+    def open_amendment(self, year: int, summary: str, changes: str, references: list[str] | None,
+                       today: date, actor: str, reason: str | None = None) -> None:
+        """Open the next amendment sheet of an edition issued or in force."""
+        self._allow("open_amendment", today)
+        edition = self._amendable(year, today)
+        if any(a["status"] == "draft" for a in edition.amendments):
+            open_one = next(a["n"] for a in edition.amendments if a["status"] == "draft")
+            raise Conflict(f"{self._number(edition)} already has amendment {open_one} in draft: approve or "
+                           "drop it first", amendment=open_one)
+        for name, text in (("summary", summary), ("changes", changes)):
+            if not text or not text.strip():
+                raise InvalidInput(name, f"an amendment needs its {name}")
+        if references is not None:
+            references = [r.text for r in refs.parse_list(references, self.code)]
+        self.trigger_event(self.AmendmentOpened, year=year, n=len(edition.amendments) + 1, summary=summary,
+                           changes=changes, references=references, actor=actor, reason=reason)
+
+    def approve_amendment(self, year: int, n: int, approved_on: date, effective_on: date, today: date,
+                          actor: str, reason: str | None = None) -> None:
+        self._allow("approve_amendment", today)
+        edition = self._amendable(year, today)
+        a = self._draft_amendment(edition, n)
+        if actor == a["drafted_by"]:
+            raise Forbidden(f"{actor} drafted amendment {n} of {self._number(edition)} and may not "
+                            "approve it", rule="no-self-approval")
+        _check_day("approved_on", approved_on, latest=today,
+                   earliest=(edition.issued_on or edition.approved_on, "the edition's issue"))
+        _check_day("effective_on", effective_on, earliest=(approved_on, "its approval"))
+        self.trigger_event(self.AmendmentApproved, year=year, n=n, approved_on=approved_on,
+                           effective_on=effective_on, actor=actor, reason=reason)
+
+    def drop_amendment(self, year: int, n: int, today: date, actor: str, reason: str | None) -> None:
+        self._allow("drop_amendment", today)
+        edition = self._edition(year)
+        a = self._draft_amendment(edition, n)
+        if actor != a["drafted_by"]:
+            raise Forbidden(f"only its drafter ({a['drafted_by']}) drops amendment {n} of "
+                            f"{self._number(edition)}", rule="drafter-only")
+        _require_reason(reason)
+        self.trigger_event(self.AmendmentDropped, year=year, n=n, actor=actor, reason=reason)
+
+    def _edition(self, year: int) -> Edition:
+        try:
+            return self.edition(year)
+        except KeyError:
+            raise NotFound(f"{self.code} has no edition {year}",
+                           editions=[self._number(e) for e in self.editions]) from None
+
+    def _amendable(self, year: int, today: date) -> Edition:
+        """Only an edition issued or in force takes amendments."""
+        edition = self._edition(year)
+        status = edition_status(edition, today)
+        if status not in ("issued", *IN_FORCE):
+            raise Conflict(f"{self._number(edition)} is {status} on {today}: only an edition issued or in "
+                           "force takes amendment sheets", edition_status=status)
+        return edition
+
+    def _draft_amendment(self, edition: Edition, n: int) -> dict[str, Any]:
+        a = edition.amendment(n)
+        if a["status"] != "draft":
+            raise Conflict(f"amendment {n} of {self._number(edition)} is {a['status']}, not in draft",
+                           amendment_status=a["status"])
+        return a
 
     def publish(self, issued_on: date, effective_on: date, trial: bool, actor: str,
                 reason: str | None = None, today: date | None = None) -> None:
@@ -432,6 +614,13 @@ class Standard(Aggregate):
         return str(numbering.parse_code(self.code).edition(edition.year))
 
 
+def _copy(value: Any) -> Any:
+    """Lists and the dicts in them copied, so a copy never changes with the original."""
+    if isinstance(value, list):
+        return [dict(x) if isinstance(x, dict) else x for x in value]
+    return value
+
+
 def _draft_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in fields.items() if k in CONTENT_FIELDS}
     for name in ("drafting_units", "references"):
@@ -439,6 +628,8 @@ def _draft_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+PAPERWORK_DAYS = timedelta(days=30)      # an emergency approval's paperwork is due by default
+MAX_PAPERWORK_DAYS = timedelta(days=90)  # and at the latest
 REVIEW_YEARS = range(1, 6)  # China's Standardization Law: reviewed at most every five years
 
 
@@ -454,7 +645,7 @@ def _check_fields(fields: dict[str, Any], code: str) -> dict[str, Any]:
     if years is not None and (isinstance(years, bool) or years not in REVIEW_YEARS):
         raise InvalidInput("review_years", f"{years!r}: a standard is reviewed every 1 to 5 years")
     if fields.get("references"):
-        fields = {**fields, "references": [r.text for r in references.parse_list(fields["references"], code)]}
+        fields = {**fields, "references": [r.text for r in refs.parse_list(fields["references"], code)]}
     return fields
 
 

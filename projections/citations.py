@@ -11,7 +11,7 @@ from lifecycle import reviews
 from lifecycle.status import IN_FORCE, LABELS, edition_status
 from projections.documents import edition_number
 from projections.queries import Reads
-from projections.views import load_edition
+from projections.views import amendments_on, load_edition
 
 
 def _dated(number: str, doc: dict[str, Any] | None, day: date) -> dict[str, Any]:
@@ -24,10 +24,15 @@ def _dated(number: str, doc: dict[str, Any] | None, day: date) -> dict[str, Any]
     return {"resolves_to": number, "status": status, "warning": warning}
 
 
-def _undated(code: str, standing: tuple[str, int | None] | None, day: date) -> dict[str, Any]:
-    """An undated reference: the edition in force that day."""
-    if standing is not None and standing[0] in IN_FORCE:
-        return {"resolves_to": edition_number(code, standing[1]), "status": standing[0], "warning": None}
+def _undated(code: str, standing: tuple[str, int | None] | None, docs: dict[tuple[str, int], dict[str, Any]],
+             day: date) -> dict[str, Any]:
+    """An undated reference: the edition in force that day, with its amendment
+    sheets in force that day (JGSW01003 §2: "including all amendment sheets")."""
+    if standing is not None and standing[0] in IN_FORCE and standing[1] is not None:
+        doc = docs[(code, standing[1])]
+        sheets = [a["number"] for a in amendments_on(code, doc, day) if a["status"] == "in_force"]
+        return {"resolves_to": edition_number(code, standing[1]), "status": standing[0], "warning": None,
+                "amendments": sheets}
     status = standing[0] if standing is not None else None
     said = f"it is {status} ({LABELS[status]})" if status else "it did not exist yet"
     return {"resolves_to": None, "status": status,
@@ -41,7 +46,7 @@ def _resolved(reads: Reads, internal: list[tuple[str, int | None]], day: date,
     standing = reads.in_force(codes, day, known_at)
     docs = reads.editions_of(codes, known_at)
     return {(code, year): (_dated(edition_number(code, year) or code, docs.get((code, year)), day)
-                           if year is not None else _undated(code, standing.get(code), day))
+                           if year is not None else _undated(code, standing.get(code), docs, day))
             for code, year in internal}
 
 
@@ -82,6 +87,9 @@ def due(reads: Reads, day: date, within: int, known_at: str | None) -> list[dict
 
     for code, year, due_on in reads.review_clocks(day, until, known_at):
         add(code, year, reviews.DueReason(reviews.INTERVAL, date.fromisoformat(due_on)))
+    for code, year, due_on in reads.paperwork(day, until, known_at):
+        add(code, year, reviews.DueReason(reviews.PAPERWORK, date.fromisoformat(due_on),
+                                          "emergency approval: the paperwork is to be completed"))
     changes = reads.reference_changes(day, until, known_at)
     reviewed = reads.reviews_of(sorted({c[0] for c in changes}), known_at)
     for code, year, since, cited, changed_on, kind in changes:

@@ -106,9 +106,23 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
     slices.update(_remembered(memo, ("catalogue", code), key,
                               lambda: _timeline_slices(std, paperwork, reviewed, review_years)))
     for e in std.editions:
-        slices[("edition_states", (code, e.year))] = (Doc(e.as_dict()),)
+        slices[("edition_states", (code, e.year))] = (Doc(_edition_doc(e, zone)),)
         slices.update(_reference_slices(code, e))
+        if e.emergency:
+            owed_until = e.paperwork_completed_on or LAST_DAY
+            slices[("paperwork_due", (code, e.year))] = (
+                iso_day(e.approved_on), iso_day(owed_until), iso_day(e.paperwork_due))
     return slices
+
+
+def _edition_doc(edition: Edition, zone: tzinfo) -> dict[str, Any]:
+    """The edition, whole; an amendment's record times as days in the office's calendar."""
+    doc = edition.as_dict()
+    for a in doc["amendments"]:
+        for moment, day in (("opened_at", "opened_on"), ("dropped_at", "dropped_on")):
+            at = a.pop(moment)
+            a[day] = iso_day(at.astimezone(zone).date()) if at is not None else None
+    return doc
 
 
 def _remembered(memo: dict | None, slot: tuple, key: tuple, compute: Callable[[], Slices]) -> Slices:
@@ -154,14 +168,21 @@ def _timeline_slices(std: Standard, paperwork: Paperwork, reviewed: tuple[date, 
 
 
 def _reference_slices(code: str, edition: Edition) -> Slices:
-    """An edition's normative references, parsed (lifecycle.references), from
-    its approval on."""
+    """An edition's normative references, parsed (lifecycle.references), in
+    valid time: its own list from its approval, then each list an approved
+    amendment gives, from that amendment's effective day."""
+    amended = sorted((a["effective_on"], a["references"]) for a in edition.amendments
+                     if a["status"] == "approved" and a["references"] is not None)
+    lists = [(edition.approved_on, edition.references), *amended]
     out: Slices = {}
-    for seq, text in enumerate(edition.references):
-        ref = references.parse(text)
-        out[("edition_references", (code, edition.year, seq, iso_day(edition.approved_on)))] = (
-            iso_day(LAST_DAY), ref.text, ref.kind, int(ref.dated), ref.code, ref.year,
-            iso_day(edition.effective_on))
+    for (since, texts), until in zip(lists, [*(d for d, _ in lists[1:]), LAST_DAY], strict=True):
+        if since >= until:
+            continue  # replaced on the day it began
+        for seq, text in enumerate(texts):
+            ref = references.parse(text)
+            out[("edition_references", (code, edition.year, seq, iso_day(since)))] = (
+                iso_day(until), ref.text, ref.kind, int(ref.dated), ref.code, ref.year,
+                iso_day(edition.effective_on))
     return out
 
 

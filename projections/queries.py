@@ -251,6 +251,14 @@ class Reads:
             f"WHERE {when} AND c.valid_from <= ? AND ? < c.valid_to AND c.due_on <= ?",
             [*params, day.isoformat(), day.isoformat(), until.isoformat()])
 
+    def paperwork(self, day: date, until: date, known_at: str | None = None) -> list[tuple[Any, ...]]:
+        """(code, year, due_on): emergency approvals whose paperwork is owed on `day`, due by `until`."""
+        when, params = recorded("p", known_at)
+        return self._all(
+            "SELECT p.code, p.year, p.due_on FROM paperwork_due p "
+            f"WHERE {when} AND p.valid_from <= ? AND ? < p.valid_to AND p.due_on <= ?",
+            [*params, day.isoformat(), day.isoformat(), until.isoformat()])
+
     def reference_changes(self, day: date, until: date,
                           known_at: str | None = None) -> list[tuple[Any, ...]]:
         """(citing code, year, effective_on, cited code, change day, kind): every

@@ -27,6 +27,8 @@ BITEMPORAL = {
     "review_clock": (("code", "valid_from"), ("valid_to", "edition_year", "clock_from", "due_on")),
     # the days a standard changed for those who cite it: a new edition in force, a withdrawal
     "standard_changes": (("code", "day"), ("kind", "edition_year")),
+    # an emergency approval's paperwork, owed from the approval until completed
+    "paperwork_due": (("code", "year"), ("valid_from", "valid_to", "due_on")),
 }
 TABLES = (*BITEMPORAL, "users", "originators")
 
@@ -111,6 +113,15 @@ STATEMENTS = (
         kind TEXT NOT NULL,
         edition_year INTEGER,
         PRIMARY KEY (code, day, recorded_from))""",
+    """CREATE TABLE IF NOT EXISTS paperwork_due (
+        code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        valid_to TEXT NOT NULL,
+        due_on TEXT NOT NULL,
+        PRIMARY KEY (code, year, recorded_from))""",
     """CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY,
         roles TEXT NOT NULL,
@@ -159,4 +170,5 @@ POSITION_NAME = "projections"
 # when the service starts (projections.register.Register.upgrade_projections).
 #   1  the catalogue, editions, users (issues 2-9)
 #   2  references, the review clock, standards' changes (issue 12)
-PROJECTION_VERSION = 2
+#   3  amendment sheets in editions and references, emergency paperwork (issue 13)
+PROJECTION_VERSION = 3

@@ -42,6 +42,7 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         # from the dataclass, so rows written before a field existed read with its default
         **{name: iso_day(v) if isinstance(v := getattr(edition, name), date) else v
            for name in EDITION_FIELDS},
+        "amendments": amendments_on(code, raw, day),
         "replaces": None, "replaced_by": None, "superseded_on": None,
         "will_replace": None, "will_be_replaced_by": None,
     }
@@ -59,6 +60,44 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         elif on is not None and later.issued_on is not None and later.issued_on <= day:
             view[theirs] = edition_number(code, other_year)
     return view
+
+
+AMENDMENT_LABELS = {"draft": "草案", "approved": "已批准", "in_force": "已实施", "dropped": "已撤销"}
+
+
+def amendment_status(a: dict[str, Any], day: date) -> str | None:
+    """What an amendment sheet is on `day`: in force from its effective day;
+    approved from its approval; in draft from the day it was opened; dropped
+    from the day it was dropped; None before it existed."""
+    d = day.isoformat()
+    if a.get("dropped_on") and a["dropped_on"] <= d:
+        return "dropped"
+    if a["effective_on"] and a["effective_on"] <= d:
+        return "in_force"
+    if a["approved_on"] and a["approved_on"] <= d:
+        return "approved"
+    if a.get("opened_on") and a["opened_on"] <= d:
+        return "draft"
+    return None
+
+
+def amendments_on(code: str, raw: dict[str, Any], day: date) -> list[dict[str, Any]]:
+    """An edition's amendment sheets as of `day` (修改单, JGSW05001—2018/XG1—2026)."""
+    out = []
+    for a in raw.get("amendments", []):
+        status = amendment_status(a, day)
+        if status is None:
+            continue
+        approved = a["approved_on"]
+        out.append({
+            "n": a["n"],
+            "number": f"{edition_number(code, raw['year'])}/XG{a['n']}—{approved[:4]}" if approved else None,
+            "summary": a["summary"], "changes": a["changes"], "references": a["references"],
+            "approved_on": approved, "effective_on": a["effective_on"],
+            "status": status, "status_label": AMENDMENT_LABELS[status],
+            "drafted_by": a["drafted_by"], "approved_by": a["approved_by"],
+        })
+    return out
 
 
 def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -106,6 +145,7 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
         "status": status,
         "status_label": LABELS[status],
         "edition": shown,
+        "amendments_in_force": sum(a["status"] == "in_force" for a in shown["amendments"]) if shown else 0,
         # A withdrawal scheduled for a day now come ends the paperwork too.
         "draft": None if withdrawn else draft_view(code, rows.doc["draft"]),
         "version": rows.version,

@@ -18,6 +18,7 @@ from projections import citations
 from projections.memory import MemoryStore
 from projections.queries import Reads
 from projections.rebuild import Rows
+from projections.views import standard_view
 from projections.writer import Writer
 from tests.people import send
 from tests.store.test_bitemporal import Oracle, _moments
@@ -65,7 +66,23 @@ def _story(svc, today: date) -> list[list]:
                       reason="并入新版")],
         [new("JGSW06003", "其他管理标准 引用丙", ["JGSW06001", "资产管理标准 要求"], years=3),
          *issue("JGSW06003", d(2021, 1, 1), d(2021, 1, 5), d(2021, 2, 1)),
-         *revise("JGSW06001", d(2023, 2, 1), d(2023, 2, 5), d(2023, 3, 1))],
+         *revise("JGSW06001", d(2023, 2, 1), d(2023, 2, 5), d(2023, 3, 1)),
+         # amendment sheets: one gives a new reference list (the planned one becomes a number)
+         lambda: send(svc, cmd.OpenAmendment, "JGSW06003", year=2021, summary="更正", changes="3.1 改为……",
+                      references=["JGSW06001", "JGSW05002"], actor=D1),
+         lambda: send(svc, cmd.ApproveAmendment, "JGSW06003", year=2021, n=1, approved_on=d(2024, 3, 1),
+                      effective_on=d(2024, 4, 1), actor=A1),
+         lambda: send(svc, cmd.OpenAmendment, "JGSW06003", year=2021, summary="再次更正", changes="4.2",
+                      actor=D2),
+         lambda: send(svc, cmd.DropAmendment, "JGSW06003", year=2021, n=2, actor=D2, reason="不需要")],
+        # an emergency approval, its paperwork completed late
+        [new("JGSW06004", "其他管理标准 紧急", ["JGSW01002"]),
+         lambda: send(svc, cmd.EmergencyApprove, "JGSW06004", approved_on=d(2022, 8, 1),
+                      paperwork_due=d(2022, 9, 1), actor=A1, reason="防汛紧急"),
+         lambda: send(svc, cmd.Publish, "JGSW06004", issued_on=d(2022, 8, 2), effective_on=d(2022, 8, 2),
+                      actor=P1),
+         lambda: send(svc, cmd.CompletePaperwork, "JGSW06004", year=2022, completed_on=d(2022, 11, 1),
+                      actor="审查人", reason="补办")],
     ]
 
 
@@ -109,6 +126,8 @@ def test_the_story_has_every_kind_of_reason(history):
     items = {i["code"]: i for i in citations.due(history.reads, today + timedelta(days=30), 0, None)}
     reasons = {r for i in items.values() for r in i["reasons"]}
     assert reasons == {"interval", "reference_changed"}, items
+    late = {i["code"]: i for i in citations.due(history.reads, date(2022, 10, 1), 0, None)}
+    assert late["JGSW06004"]["reasons"] == ["paperwork"] and late["JGSW06004"]["overdue_days"] == 30
 
 
 def test_answers_equal_a_fresh_projection_for_random_pairs_of_clocks(history):
@@ -131,9 +150,15 @@ def test_answers_equal_a_fresh_projection_for_random_pairs_of_clocks(history):
             live = citations.referenced_by(history.reads, code, day, known_at)
             assert live == citations.referenced_by(then, code, day, None), (code, where)
             checked += len(live)
-        for code, year in (("JGSW06001", 2020), ("JGSW06002", 2020), ("JGSW05001", 2022), ("JGSW01003", 2018)):
+        for code, year in (("JGSW06001", 2020), ("JGSW06002", 2020), ("JGSW05001", 2022), ("JGSW01003", 2018),
+                           ("JGSW06003", 2021), ("JGSW06004", 2022)):
             assert citations.references(history.reads, code, year, day, known_at) == \
                 citations.references(then, code, year, day, None), (code, year, where)
+        for code in ("JGSW06003", "JGSW06004", "JGSW06001"):  # editions, amendment sheets included
+            live, fresh_rows = history.reads.standard(code, day, known_at), then.standard(code, day, None)
+            assert (live is None) == (fresh_rows is None), (code, where)
+            if live is not None and live.state is not None:
+                assert standard_view(live, day) == standard_view(fresh_rows, day), (code, where)
     assert checked > 50
 
 
@@ -152,5 +177,7 @@ def test_a_store_with_older_projections_is_rebuilt_when_prepared(settings, signi
     again = bootstrap(settings)  # as gunicorn's master or a CLI command does
     assert [i["number"] for i in citations.referenced_by(again.reads, "JGSW01001", date(2020, 1, 1), None)] == [
         "JGSW01003—2018"]
-    assert again.reads.projection_version() == 2
+    from projections.schema import PROJECTION_VERSION
+
+    assert again.reads.projection_version() == PROJECTION_VERSION
     again.close()

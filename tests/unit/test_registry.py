@@ -33,13 +33,15 @@ def routes():
 def test_every_command_route_sends_a_registered_command(routes):
     assert routes, "no command routes found"
     for endpoint, method in routes:
-        command = COMMAND_ROUTES.get(endpoint)
-        assert command is not None, f"{method} {endpoint} sends no command of the registry"
-        assert REGISTRY[command.spec.name].command is command
+        sent = COMMAND_ROUTES.get(endpoint)
+        assert sent, f"{method} {endpoint} sends no command of the registry"
+        for command in sent:
+            assert REGISTRY[command.spec.name].command is command
+        assert len({c.spec.roles for c in sent}) == 1, f"{endpoint}: the guard checks one set of roles"
 
 
 def test_every_registered_command_has_a_route_or_is_sent_from_the_console(routes):
-    routed = {COMMAND_ROUTES[endpoint] for endpoint, _ in routes}
+    routed = {command for endpoint, _ in routes for command in COMMAND_ROUTES[endpoint]}
     for spec in REGISTRY.values():
         if issubclass(spec.command, UserCommand):
             continue  # `lifecycle user …` at the operator's console
