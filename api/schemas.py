@@ -320,6 +320,7 @@ class EventOut(ma.Schema):
     position = ma.fields.Integer()
     code = ma.fields.String(allow_none=True)
     user = ma.fields.String(allow_none=True)
+    subscription = ma.fields.String(metadata={"description": "the subscription, for its own events"})
     type = ma.fields.String(metadata={"example": "standard.approved"})
     actor = ma.fields.String(allow_none=True)
     recorded_at = ma.fields.String(metadata={"description": "RFC 3339, UTC"})

@@ -18,21 +18,25 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment
 
-from lifecycle import idempotency, numbering
+from lifecycle import idempotency, numbering, targets
 from lifecycle.commands import (
     AddUser,
+    ChangeSubscription,
     Command,
     Context,
     DraftStandard,
     IssueToken,
     RevokeToken,
     StandardCommand,
+    Subscribe,
+    SubscriptionCommand,
     UserCommand,
 )
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
 from lifecycle.ports import Projection, RegisterReads
+from lifecycle.subscriptions import DELETED, DeliveryChange, Subscription, delivery_change
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
 from lifecycle.vocabulary import ReviewOutcome, Role
@@ -40,7 +44,7 @@ from lifecycle.vocabulary import ReviewOutcome, Role
 # How often an automatic number is retried when another client took it first.
 ALLOCATION_ATTEMPTS = 50
 
-A = TypeVar("A", Standard, User)
+A = TypeVar("A", Standard, User, Subscription)
 
 
 class StandardsApp(Application[Any]):
@@ -78,6 +82,8 @@ class StandardsApp(Application[Any]):
             return self._change(command)
         if isinstance(command, UserCommand):
             return self._user(command)
+        if isinstance(command, Subscribe | SubscriptionCommand):
+            return self._subscription(command)
         raise TypeError(f"not a command: {command!r}")
 
     def _change(self, command: StandardCommand) -> Standard:
@@ -136,6 +142,33 @@ class StandardsApp(Application[Any]):
         self.record(user)
         return user
 
+    def _subscription(self, command: Subscribe | SubscriptionCommand) -> Subscription:
+        if isinstance(command, Subscribe):
+            self.check_target(command.url)
+            subscription = Subscription.create(command.url, command.types, command.categories,
+                                               command.description, command.actor, command.reason)
+            self.record(subscription, delivery=delivery_change(subscription, subscription.pending_events,
+                                                               command.secret))
+            return subscription
+        missing = f"no subscription {command.subscription_id}"
+        subscription = self._load(Subscription, command.subscription_id, missing)
+        if subscription.state == DELETED:
+            raise NotFound(missing)
+        if isinstance(command, ChangeSubscription) and "url" in command.changes:
+            self.check_target(command.changes["url"])
+        command.run(subscription, Context(today=self.today(),
+                                          log_position=self.recorder.max_notification_id() or 0))
+        try:
+            self.record(subscription, delivery=delivery_change(subscription, subscription.pending_events))
+        except IntegrityError:
+            raise Conflict(f"subscription {subscription.id} was changed by another request: "
+                           "read it again") from None
+        return subscription
+
+    def check_target(self, url: str) -> targets.Target:
+        """A webhook target, after DNS, against LIFECYCLE_WEBHOOK_ALLOW (422 otherwise)."""
+        return targets.check(url, self.settings.webhook_allow)
+
     def _load(self, kind: type[A], aggregate_id: Any, missing: str, **details: object) -> A:
         try:
             found: Any = self.repository.get(aggregate_id)
@@ -145,16 +178,18 @@ class StandardsApp(Application[Any]):
         return found
 
     # ------------------------------------------------------------- saving
-    def record(self, aggregate: Standard | User, before: Any = None) -> None:
+    def record(self, aggregate: Standard | User | Subscription, before: Any = None,
+               delivery: DeliveryChange | None = None) -> None:
         """Record the aggregate's new events with the projection changes they
         make. `before`: its slices as loaded (projection.slices, taken before
-        the command ran); None for a new aggregate."""
+        the command ran); None for a new aggregate. `delivery`: what a
+        subscription's events change in the deliverer's rows."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
         last_at = self.reads.last_recorded(aggregate.code) \
             if isinstance(aggregate, Standard) and first > 1 else None
 
-        def state_before() -> Standard | User | None:
+        def state_before() -> Standard | User | Subscription | None:
             return self.repository.get(aggregate.id, version=first - 1) if first > 1 else None
 
         changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
@@ -164,6 +199,8 @@ class StandardsApp(Application[Any]):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:
                 extra["idempotency"] = claim
+        if delivery is not None:
+            extra["delivery"] = delivery
         self.save(aggregate, projection=changes, **extra)
 
     def _check_replay(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from lifecycle.domain import Standard
 from lifecycle.status import Paperwork, status_timeline
+from lifecycle.subscriptions import Subscription
 from lifecycle.users import User
 
 Slices = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
@@ -135,6 +136,17 @@ def _catalogue_slices(std: Standard, paperwork: Paperwork) -> Slices:
 
 def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
+
+
+def subscription_row(sub: Subscription) -> tuple[Any, ...]:
+    """The subscriptions row: a pure function of the aggregate (times from its
+    events), so a rebuild writes the same bytes."""
+    def listed(values: list[str] | None) -> str | None:
+        return dumps(values) if values is not None else None
+
+    return (str(sub.id), sub.url, listed(sub.types), listed(sub.categories), sub.description, sub.state,
+            sub.state_reason, sub.state_by, record_time(sub.created_on), sub.created_by,
+            record_time(sub.modified_on), sub.version)
 
 
 def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None) -> StandardRows:

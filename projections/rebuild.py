@@ -56,6 +56,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     writer = app.recorder.writer
     tracks: dict[Any, Track] = {}
     users: dict[str, tuple[Any, ...]] = {}
+    subscriptions: dict[str, tuple[Any, ...]] = {}
     originators: list[tuple[str, str, str]] = []
     last = 0
     with app.recorder.datastore.transaction(commit=True) as c:
@@ -76,6 +77,8 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
                 t.state, t.slices, t.last_at = state, after, at
                 for row in change.users:
                     users[row[0]] = row
+                for row in change.subscriptions:
+                    subscriptions[row[0]] = row
                 originators += change.originators
             for table, rows in closed.items():
                 writer.insert(c, table, rows)
@@ -90,6 +93,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
         for table, rows in still_open.items():
             writer.insert(c, table, rows)
         writer.insert(c, "users", list(users.values()))
+        writer.insert(c, "subscriptions", list(subscriptions.values()))
         writer.insert(c, "originators", originators)
         if last:
             writer.advance(c, last)

@@ -16,6 +16,7 @@ from projections.audit import AuditLog
 from projections.projector import Projector
 from projections.queries import Reads
 from projections.recorder import ProjectingMixin
+from projections.subscriptions import SubscriptionReads
 
 
 class Register(StandardsApp):
@@ -31,6 +32,7 @@ class Register(StandardsApp):
         self.reads = Reads(recorder.datastore, recorder.writer)
         self.projection = Projector(settings.zone)
         self.audit = AuditLog(self)
+        self.subscriptions = SubscriptionReads(recorder.datastore, recorder.writer)
 
     def log_position(self) -> int:
         """The last position of the event log (0 when empty)."""

@@ -20,7 +20,7 @@ BITEMPORAL = {
     # each approved edition, whole
     "edition_states": (("code", "year"), ("doc",)),
 }
-TABLES = (*BITEMPORAL, "users", "originators")
+TABLES = (*BITEMPORAL, "users", "originators", "subscriptions")
 
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS standard_log (
@@ -64,6 +64,40 @@ STATEMENTS = (
         originator_id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
         name TEXT NOT NULL)""",
+    # each subscription as its events leave it (lifecycle/subscriptions.py)
+    """CREATE TABLE IF NOT EXISTS subscriptions (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        types TEXT,
+        categories TEXT,
+        description TEXT,
+        state TEXT NOT NULL,
+        state_reason TEXT,
+        state_by TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        version INTEGER NOT NULL)""",
+    # The deliverer's own rows (projections/deliveries.py), not projections:
+    # written with a subscription's events, never rebuilt, never exported.
+    # A signing secret is read by the deliverer alone.
+    """CREATE TABLE IF NOT EXISTS subscription_secrets (
+        subscription_id TEXT PRIMARY KEY,
+        secret TEXT NOT NULL)""",
+    # Times are seconds since 1970 on the database's clock, so that hosts
+    # whose clocks differ agree on leases.
+    """CREATE TABLE IF NOT EXISTS deliveries (
+        subscription_id TEXT PRIMARY KEY,
+        position BIGINT NOT NULL,
+        delivered BIGINT NOT NULL,
+        attempts INTEGER NOT NULL,
+        failing_since DOUBLE PRECISION,
+        next_attempt DOUBLE PRECISION,
+        last_attempt DOUBLE PRECISION,
+        last_status INTEGER,
+        last_error TEXT,
+        holder TEXT,
+        lease_until DOUBLE PRECISION)""",
     """CREATE TABLE IF NOT EXISTS projection_position (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",
