@@ -42,7 +42,7 @@ log = logging.getLogger("lifecycle.deliverer")
 
 POLL = 0.05          # seconds between looks at the log's head
 REFRESH = 1.0        # seconds between renewing leases and reading which subscriptions are due
-LEASE = 30.0         # a host that stops renewing hands its subscriptions over after this
+LEASE = 10.0         # a host that stops renewing hands its subscriptions over after this
 BATCH = 200          # events read at a time
 FIRST_RETRY = 1.0    # seconds before the first retry; each retry waits twice as long …
 LONGEST_WAIT = 1800.0  # … up to half an hour
@@ -173,8 +173,10 @@ class Deliverer:
     """Runs the turns of the subscriptions this host holds, one thread per
     subscription at a time (so each stays in order), at most `threads` at once."""
 
-    def __init__(self, register: Any, host: str | None = None, threads: int = 4) -> None:
+    def __init__(self, register: Any, host: str | None = None, threads: int = 4,
+                 lease: float = LEASE) -> None:
         self.register = register
+        self.lease = lease
         self.settings = register.settings
         self.rows = Deliveries(register.recorder.datastore, register.recorder.writer)
         self.host = host or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -216,7 +218,7 @@ class Deliverer:
         try:
             self.rows.release(self.host)
         except Exception:
-            log.exception("could not release the leases (they lapse in %s s)", LEASE)
+            log.exception("could not release the leases (they lapse in %s s)", self.lease)
         self.sender.close()
         log.info("deliverer %s stopped", self.host)
 
@@ -235,7 +237,7 @@ class Deliverer:
             self.pool.submit(self._turn, sid)
 
     def refresh(self, now: float) -> None:
-        held = self.rows.claim(self.host, LEASE)
+        held = self.rows.claim(self.host, self.lease)
         with self.lock:
             for sid in set(self.due) - {sid for sid, _, _ in held}:
                 self.sender.close(sid)
@@ -287,11 +289,11 @@ class Deliverer:
             if outcome.error is not None:
                 self.failed(sid, position, attempts, failing_for, outcome, target)
                 return False
-            if not self.rows.advance(sid, self.host, position, entry["position"], LEASE, outcome.status):
+            if not self.rows.advance(sid, self.host, position, entry["position"], self.lease, outcome.status):
                 return False  # rewound by a replay, or no longer ours
             position, attempts, failing_for = entry["position"], 0, None
         last = batch[-1].id
-        if position < last and not self.rows.advance(sid, self.host, position, last, LEASE):
+        if position < last and not self.rows.advance(sid, self.host, position, last, self.lease):
             return False
         self._schedule(sid, last, 0)
         return True

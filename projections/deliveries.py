@@ -79,7 +79,8 @@ class Store:
     def _write(self, statement: str, params: tuple[Any, ...]) -> int:
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.sql(statement.replace("{now}", self.now)), params)
-            return int(c.rowcount)
+            # rows changed (the library wraps SQLite's cursor; psycopg's is its own)
+            return int(getattr(c, "sqlite_cursor", c).rowcount)
 
     def _read(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as c:
@@ -98,7 +99,7 @@ class Deliveries(Store):
         held: (id, position, seconds until its next attempt is due)."""
         self._write("UPDATE deliveries SET holder = ?, lease_until = {now} + ? WHERE " + HELD_ACTIVE
                     + " AND (holder = ? OR holder IS NULL OR lease_until < {now})", (host, lease, host))
-        rows = self._read("SELECT subscription_id, position, COALESCE(next_attempt - {now}, 0) "
+        rows = self._read("SELECT subscription_id, position, COALESCE(next_attempt - {now}, 0) AS wait "
                           "FROM deliveries WHERE holder = ? AND " + HELD_ACTIVE + " ORDER BY subscription_id",
                           (host,))
         return [(sid, int(position), max(0.0, float(wait))) for sid, position, wait in rows]
@@ -114,8 +115,9 @@ class Deliveries(Store):
     # ------------------------------------------------------------- a turn
     def turn(self, sid: str, host: str) -> Turn | None:
         """The subscription's row if this host holds it."""
-        rows = self._read("SELECT position, attempts, {now} - failing_since, "
-                          "COALESCE(next_attempt - {now}, 0), lease_until - {now} "
+        # Named columns: psycopg gives rows as dicts, where unnamed ones would collide.
+        rows = self._read("SELECT position, attempts, {now} - failing_since AS failing_for, "
+                          "COALESCE(next_attempt - {now}, 0) AS wait, lease_until - {now} AS lease_left "
                           "FROM deliveries WHERE subscription_id = ? AND holder = ?", (sid, host))
         if not rows:
             return None
