@@ -35,11 +35,9 @@ METADATA = frozenset(ipaddress.ip_address(a) for a in (
 Resolver = Callable[[str, int], list[str]]
 
 
-class TargetRefused(InvalidInput):
+def refused(message: str) -> InvalidInput:
     """The URL is not one the register may send to (422 on `url`)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("url", message)
+    return InvalidInput("url", message)
 
 
 @dataclass(frozen=True)
@@ -73,25 +71,25 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def check(url: str, allow: Sequence[IPNetwork], resolve: Resolver = system_resolver) -> Target:
     """The target of `url` if the rules above let the register send to it;
-    else TargetRefused saying why."""
+    else InvalidInput on `url` saying why."""
     parts = _split(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         found = resolve(host, port)
     except (OSError, UnicodeError) as e:
-        raise TargetRefused(f"the host {host!r} does not resolve ({e})") from None
+        raise refused(f"the host {host!r} does not resolve ({e})") from None
     addresses = [_plain(ipaddress.ip_address(a.split("%")[0])) for a in found]
     if not addresses:
-        raise TargetRefused(f"the host {host!r} does not resolve")
+        raise refused(f"the host {host!r} does not resolve")
     allowed = [a for a in addresses if permitted(a, allow)]
     if not allowed:
-        raise TargetRefused(
+        raise refused(
             f"{host} resolves to {addresses[0]}, which is {kind_of(addresses[0])}: such targets need "
             "their network in LIFECYCLE_WEBHOOK_ALLOW")
     address = allowed[0]
     if address.is_global and parts.scheme != "https":
-        raise TargetRefused(f"{host} is a public address ({address}): use https")
+        raise refused(f"{host} is a public address ({address}): use https")
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
@@ -100,21 +98,21 @@ def check(url: str, allow: Sequence[IPNetwork], resolve: Resolver = system_resol
 
 def _split(url: str) -> SplitResult:
     if len(url) > MAX_URL:
-        raise TargetRefused(f"the URL is longer than {MAX_URL} characters")
+        raise refused(f"the URL is longer than {MAX_URL} characters")
     try:
         parts = urlsplit(url.strip())
         _ = parts.port  # a bad port raises here
     except ValueError as e:
-        raise TargetRefused(f"not a URL: {e}") from None
+        raise refused(f"not a URL: {e}") from None
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused("the URL must start with https:// (or http:// inside an allowed network)")
+        raise refused("the URL must start with https:// (or http:// inside an allowed network)")
     if not parts.hostname:
-        raise TargetRefused("the URL names no host")
+        raise refused("the URL names no host")
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("no user name or password in the URL: the signature authenticates "
+        raise refused("no user name or password in the URL: the signature authenticates "
                             "the register to the receiver")
     if parts.fragment:
-        raise TargetRefused("no #fragment in the URL: it is never sent")
+        raise refused("no #fragment in the URL: it is never sent")
     return parts
 
 

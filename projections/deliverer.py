@@ -33,7 +33,7 @@ from standardwebhooks import Webhook
 
 from lifecycle import targets
 from lifecycle.commands import PauseSubscription
-from lifecycle.errors import DomainError
+from lifecycle.errors import DomainError, InvalidInput
 from lifecycle.subscriptions import cloudevents_type
 from projections.deliveries import Deliveries, Filters
 from projections.documents import dumps
@@ -302,7 +302,7 @@ class Deliverer:
         """One POST of one event; the target is checked (after DNS) each time."""
         try:
             target = targets.check(url, self.settings.webhook_allow)
-        except targets.TargetRefused as e:
+        except InvalidInput as e:
             return Outcome(None, f"refused target: {e.message}"), url
         body = dumps(cloud_event(entry))
         headers = signed_headers(self.signer(sid), f"{entry['position']}-{sid}", body)
