@@ -128,7 +128,10 @@ class DraftCreate(DraftFields):
     title = Text(max_length=200, required=True)
 
 
-class DraftEdit(DraftFields):
+class Changes(Strict):
+    """A body of fields to change (and a reason): at least one field, loaded
+    as the command's fields `changes` and `reason`."""
+
     @ma.validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not set(data) - {"reason"}:
@@ -136,9 +139,12 @@ class DraftEdit(DraftFields):
 
     @ma.post_load
     def _as_changes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """The fields of the EditDraft command: what changes, and why."""
         reason = data.pop("reason", None)
         return {"changes": data, "reason": reason}
+
+
+class DraftEdit(DraftFields, Changes):
+    """The fields of the EditDraft command: what changes, and why."""
 
 
 class Reason(Strict):

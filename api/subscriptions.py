@@ -53,30 +53,20 @@ URL: dict[str, Any] = {"max_length": 2000, "metadata": {
 DESCRIPTION: dict[str, Any] = {"max_length": 500, "allow_none": True}
 
 
-class SubscriptionIn(s.Strict):
-    url = s.Text(required=True, **URL)
-    types = Types
-    categories = Categories
-    description = s.Text(**DESCRIPTION)
-    reason = s.Text(**s.REASON)
-
-
-class SubscriptionChange(s.Strict):
+class SubscriptionFields(s.Strict):
     url = s.Text(**URL)
     types = Types
     categories = Categories
     description = s.Text(**DESCRIPTION)
     reason = s.Text(**s.REASON)
 
-    @ma.validates_schema
-    def _something(self, data: dict[str, Any], **_: Any) -> None:
-        if not set(data) - {"reason"}:
-            raise ma.ValidationError("give at least one field to change", "_schema")
 
-    @ma.post_load
-    def _as_changes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        reason = data.pop("reason", None)
-        return {"changes": data, "reason": reason}
+class SubscriptionIn(SubscriptionFields):
+    url = s.Text(required=True, **URL)
+
+
+class SubscriptionChange(SubscriptionFields, s.Changes):
+    """What changes (url, filters, description), and why."""
 
 
 class Replay(s.Strict):
