@@ -110,10 +110,12 @@ class Sender:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.sessions: dict[tuple[str, targets.Target], requests.Session] = {}
+        self.lock = threading.Lock()  # worker threads open sessions while the main one closes others
 
     def session(self, sid: str, target: targets.Target) -> requests.Session:
         key = (sid, target)
-        found = self.sessions.get(key)
+        with self.lock:
+            found = self.sessions.get(key)
         if found is None:
             self.close(sid)  # a new URL or address: the old connection goes
             found = requests.Session()
@@ -121,12 +123,15 @@ class Sender:
             adapter = PinnedAdapter(target)
             found.mount("http://", adapter)
             found.mount("https://", adapter)
-            self.sessions[key] = found
+            with self.lock:
+                self.sessions[key] = found
         return found
 
     def close(self, sid: str | None = None) -> None:
-        for key in [k for k in self.sessions if sid is None or k[0] == sid]:
-            self.sessions.pop(key).close()
+        with self.lock:
+            closing = [self.sessions.pop(k) for k in list(self.sessions) if sid is None or k[0] == sid]
+        for session in closing:
+            session.close()
 
     def post(self, sid: str, target: targets.Target, body: bytes, headers: dict[str, str]) -> Outcome:
         headers = {**headers, "Host": target.host_header, "User-Agent": USER_AGENT,
@@ -228,6 +233,8 @@ class Deliverer:
         now = time.monotonic()
         if now >= self.next_refresh:
             self.refresh(now)
+        if not self.due:
+            return  # nothing held: no need to look at the log
         head = self.register.log_position()
         with self.lock:
             ready = [sid for sid, due in self.due.items() if sid not in self.busy and due <= now
@@ -239,8 +246,8 @@ class Deliverer:
     def refresh(self, now: float) -> None:
         held = self.rows.claim(self.host, self.lease)
         with self.lock:
-            for sid in set(self.due) - {sid for sid, _, _ in held}:
-                self.sender.close(sid)
+            for sid in set(self.due) - {sid for sid, _, _ in held} - self.busy:
+                self.sender.close(sid)  # no longer ours (paused, deleted, taken over)
             self.due = {sid: now + wait for sid, _, wait in held}
             for sid, position, _ in held:
                 if sid not in self.busy:
