@@ -221,7 +221,8 @@ class Deliverer:
         self.stopping.set()
         self.pool.shutdown(wait=True)
         try:
-            self.rows.release(self.host)
+            if self.due:  # an idle deliverer writes nothing
+                self.rows.release(self.host)
         except Exception:
             log.exception("could not release the leases (they lapse in %s s)", self.lease)
         self.sender.close()
@@ -248,6 +249,7 @@ class Deliverer:
         with self.lock:
             for sid in set(self.due) - {sid for sid, _, _ in held} - self.busy:
                 self.sender.close(sid)  # no longer ours (paused, deleted, taken over)
+                self.signers.pop(sid, None)
             self.due = {sid: now + wait for sid, _, wait in held}
             for sid, position, _ in held:
                 if sid not in self.busy:
@@ -292,9 +294,9 @@ class Deliverer:
                 continue
             if self.stopping.is_set():
                 return False
-            outcome, target = self.attempt(sid, filters.url, entry)
+            outcome, what = self.attempt(sid, filters.url, entry)
             if outcome.error is not None:
-                self.failed(sid, position, attempts, failing_for, outcome, target)
+                self.failed(sid, position, attempts, failing_for, outcome, what)
                 return False
             if not self.rows.advance(sid, self.host, position, entry["position"], self.lease, outcome.status):
                 return False  # rewound by a replay, or no longer ours
@@ -306,14 +308,16 @@ class Deliverer:
         return True
 
     def attempt(self, sid: str, url: str, entry: dict[str, Any]) -> tuple[Outcome, str]:
-        """One POST of one event; the target is checked (after DNS) each time."""
+        """One POST of one event, and what it was (for the log); the target is
+        checked (after DNS) each time."""
+        what = f"event {entry['position']}"
         try:
             target = targets.check(url, self.settings.webhook_allow)
         except InvalidInput as e:
-            return Outcome(None, f"refused target: {e.message}"), url
+            return Outcome(None, f"refused target: {e.message}"), what
         body = dumps(cloud_event(entry))
         headers = signed_headers(self.signer(sid), f"{entry['position']}-{sid}", body)
-        return self.sender.post(sid, target, body.encode("utf-8"), headers), target.host
+        return self.sender.post(sid, target, body.encode("utf-8"), headers), f"{what} to {target.host}"
 
     def signer(self, sid: str) -> Webhook:
         found = self.signers.get(sid)
@@ -325,7 +329,7 @@ class Deliverer:
         return found
 
     def failed(self, sid: str, position: int, attempts: int, failing_for: float | None,
-               outcome: Outcome, where: str) -> None:
+               outcome: Outcome, what: str) -> None:
         """Schedule the next attempt; pause the subscription once the retries
         have lasted LIFECYCLE_WEBHOOK_RETRY_HOURS."""
         window = self.settings.webhook_retry_hours * 3600
@@ -334,11 +338,11 @@ class Deliverer:
         row = self.rows.failed(sid, self.host, position, delay, error, outcome.status)
         if row is None:
             return
-        log.warning("subscription %s: event %s to %s: %s; attempt %s, next in %.1f s",
-                    sid, position + 1, where, error, row.attempts, delay)
+        log.warning("subscription %s: %s: %s; attempt %s, next in %.1f s",
+                    sid, what, error, row.attempts, delay)
         if row.failing_for is not None and row.failing_for >= window:
             self.pause(sid, error)
-            return
+            delay = REFRESH  # it leaves this host's list at the next refresh
         self._schedule(sid, position, delay)
 
     def pause(self, sid: str, error: str) -> None:

@@ -118,8 +118,11 @@ class Deliveries(Store):
         """Renew this host's leases and take every active subscription that
         nobody holds (or whose holder let its lease run out); returns those
         held: (id, position, seconds until its next attempt is due)."""
-        self._write("UPDATE deliveries SET holder = ?, lease_until = {now} + ? WHERE " + HELD_ACTIVE
-                    + " AND (holder = ? OR holder IS NULL OR lease_until < {now})", (host, lease, host))
+        mine_or_free = HELD_ACTIVE + " AND (holder = ? OR holder IS NULL OR lease_until < {now})"
+        if not self._read("SELECT 1 FROM deliveries WHERE " + mine_or_free, (host,)):
+            return []  # nothing to hold: an idle deliverer never takes the write lock
+        self._write("UPDATE deliveries SET holder = ?, lease_until = {now} + ? WHERE " + mine_or_free,
+                    (host, lease, host))
         rows = self._read("SELECT subscription_id, position, COALESCE(next_attempt - {now}, 0) AS wait "
                           "FROM deliveries WHERE holder = ? AND " + HELD_ACTIVE + " ORDER BY subscription_id",
                           (host,))
