@@ -194,6 +194,7 @@ class Deliverer:
         self.position: dict[str, int] = {}     # held subscription -> its position as last seen
         self.signers: dict[str, Webhook] = {}
         self.next_refresh = 0.0
+        self.held_any = False
 
     # ------------------------------------------------------------- the loop
     def run(self, parent: int | None = None) -> None:
@@ -221,7 +222,7 @@ class Deliverer:
         self.stopping.set()
         self.pool.shutdown(wait=True)
         try:
-            if self.due:  # an idle deliverer writes nothing
+            if self.held_any:  # a deliverer that never held a subscription writes nothing
                 self.rows.release(self.host)
         except Exception:
             log.exception("could not release the leases (they lapse in %s s)", self.lease)
@@ -246,6 +247,7 @@ class Deliverer:
 
     def refresh(self, now: float) -> None:
         held = self.rows.claim(self.host, self.lease)
+        self.held_any = self.held_any or bool(held)
         with self.lock:
             for sid in set(self.due) - {sid for sid, _, _ in held} - self.busy:
                 self.sender.close(sid)  # no longer ours (paused, deleted, taken over)
