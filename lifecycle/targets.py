@@ -74,7 +74,9 @@ def check(url: str, allow: Sequence[IPNetwork], resolve: Resolver = system_resol
     else InvalidInput on `url` saying why."""
     parts = _split(url)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+    if port == 0:
+        raise refused("port 0 is not a port to send to")
     try:
         found = resolve(host, port)
     except (OSError, UnicodeError) as e:

@@ -59,6 +59,7 @@ def test_addresses_that_are_not_public_are_refused_by_default(url, words):
     ("https://8.8.8.8/#part", "fragment"),
     ("https:///hook", "names no host"),
     ("https://8.8.8.8:99999/", "not a URL"),
+    ("https://8.8.8.8:0/", "port 0"),
     ("https://does-not-exist.invalid/", "does not resolve"),
     ("https://8.8.8.8/" + "a" * 2000, "longer than"),
 ])
