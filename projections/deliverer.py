@@ -21,6 +21,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ ACTOR = "deliverer"  # who pauses a subscription that kept failing
 SOURCE = "/api/v1/standards"  # CloudEvents `source`: `subject` names a standard in it
 USER_AGENT = "jgsw-lifecycle-webhooks/1"
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read at most
+KEPT_ENTRIES = 5000  # recent events, decoded once for every subscription
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class Deliverer:
     """Runs the turns of the subscriptions this host holds, one thread per
     subscription at a time (so each stays in order), at most `threads` at once."""
 
-    def __init__(self, register: Any, host: str | None = None, threads: int = 4,
+    def __init__(self, register: Any, host: str | None = None, threads: int = 8,
                  lease: float = LEASE) -> None:
         self.register = register
         self.lease = lease
@@ -193,6 +195,7 @@ class Deliverer:
         self.due: dict[str, float] = {}        # held subscription -> when its next attempt is due
         self.position: dict[str, int] = {}     # held subscription -> its position as last seen
         self.signers: dict[str, Webhook] = {}
+        self.made: OrderedDict[int, dict[str, Any]] = OrderedDict()  # position -> audit entry
         self.next_refresh = 0.0
         self.held_any = False
 
@@ -291,7 +294,7 @@ class Deliverer:
     def deliver_batch(self, sid: str, position: int, attempts: int, failing_for: float | None,
                       batch: list[Any], filters: Filters) -> bool:
         """True if the whole batch was passed (delivered or skipped)."""
-        for entry in self.register.audit.entries(batch):
+        for entry in self.entries(batch):
             if not wanted(entry, filters):
                 continue
             if self.stopping.is_set():
@@ -308,6 +311,21 @@ class Deliverer:
             return False
         self._schedule(sid, last, 0)
         return True
+
+    def entries(self, batch: list[Any]) -> list[dict[str, Any]]:
+        """The batch's audit-log entries; an event that several subscriptions
+        want is decoded and looked up once."""
+        with self.lock:
+            found = {n.id: self.made.get(n.id) for n in batch}
+        missing = [n for n in batch if found[n.id] is None]
+        if missing:
+            made = dict(zip((n.id for n in missing), self.register.audit.entries(missing), strict=True))
+            found.update(made)
+            with self.lock:
+                self.made.update(made)
+                while len(self.made) > KEPT_ENTRIES:
+                    self.made.popitem(last=False)
+        return [e for e in found.values() if e is not None]
 
     def attempt(self, sid: str, url: str, entry: dict[str, Any]) -> tuple[Outcome, str]:
         """One POST of one event, and what it was (for the log); the target is

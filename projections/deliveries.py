@@ -10,8 +10,9 @@ hosts agree on leases whatever their own clocks say."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,9 +78,17 @@ class Store:
         self.datastore = datastore
         self.sql = writer.sql
         self.now = NOW[writer.ph]
+        # SQLite lets one writer in at a time and makes the others sleep and
+        # retry; this process's own writers take turns here instead.
+        self.one_writer: AbstractContextManager[Any] = threading.Lock() if self.sqlite else nullcontext()
+
+    @property
+    def sqlite(self) -> bool:
+        return self.now == NOW["?"]
 
     def _write(self, statement: str, params: tuple[Any, ...], wait_for_disk: bool = True) -> int:
-        with (self.datastore.transaction(commit=True) if wait_for_disk else self._without_flush()) as c:
+        with self.one_writer, \
+                (self.datastore.transaction(commit=True) if wait_for_disk else self._without_flush()) as c:
             c.execute(self.sql(statement.replace("{now}", self.now)), params)
             # rows changed (the library wraps SQLite's cursor; psycopg's is its own)
             return int(getattr(c, "sqlite_cursor", c).rowcount)
@@ -90,7 +99,7 @@ class Store:
         and safe from a crash of this process (the database has it), though a
         power cut may lose the last moments of such commits. Positions are
         written so: what a power cut loses is sent again, as at least once allows."""
-        if self.now == NOW["?"]:  # SQLite in WAL mode: no fsync for this connection's commit
+        if self.sqlite:  # in WAL mode: no fsync for this connection's commit
             with self.datastore.get_connection(commit=True) as conn:
                 conn.cursor().execute("PRAGMA synchronous = NORMAL")
                 try:
