@@ -45,6 +45,7 @@ POLL = 0.05          # seconds between looks at the log's head
 REFRESH = 1.0        # seconds between renewing leases and reading which subscriptions are due
 LEASE = 10.0         # a host that stops renewing hands its subscriptions over after this
 BATCH = 200          # events read at a time
+TURN = 2.0           # seconds a turn may go on before other subscriptions get the thread
 FIRST_RETRY = 1.0    # seconds before the first retry; each retry waits twice as long …
 LONGEST_WAIT = 1800.0  # … up to half an hour
 ACTOR = "deliverer"  # who pauses a subscription that kept failing
@@ -273,8 +274,10 @@ class Deliverer:
     # ------------------------------------------------------------- a turn
     def turn(self, sid: str) -> None:
         """Deliver what the subscription is due, batch after batch, until it
-        has caught up, an attempt fails, or the turn is lost."""
-        while not self.stopping.is_set():
+        has caught up, an attempt fails, the turn is lost, or it has had TURN
+        seconds (more subscriptions than threads then take turns)."""
+        ends = time.monotonic() + TURN
+        while not self.stopping.is_set() and time.monotonic() < ends:
             row = self.rows.turn(sid, self.host)
             if row is None:
                 return
@@ -288,16 +291,18 @@ class Deliverer:
             if not batch or filters is None or not filters.active:
                 self._schedule(sid, row.position, 0)
                 return
-            if not self.deliver_batch(sid, row.position, row.attempts, row.failing_for, batch, filters):
+            if not self.deliver_batch(sid, row.position, row.attempts, row.failing_for, batch, filters, ends):
                 return
 
     def deliver_batch(self, sid: str, position: int, attempts: int, failing_for: float | None,
-                      batch: list[Any], filters: Filters) -> bool:
-        """True if the whole batch was passed (delivered or skipped)."""
+                      batch: list[Any], filters: Filters, ends: float) -> bool:
+        """True if the whole batch was passed (delivered or skipped) before
+        the turn `ends`."""
         for entry in self.entries(batch):
             if not wanted(entry, filters):
                 continue
-            if self.stopping.is_set():
+            if self.stopping.is_set() or time.monotonic() > ends:
+                self._schedule(sid, position, 0)  # the rest in a later turn
                 return False
             outcome, what = self.attempt(sid, filters.url, entry)
             if outcome.error is not None:

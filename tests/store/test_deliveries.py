@@ -285,3 +285,22 @@ def test_deliveries_rows_survive_a_rebuild_and_are_written_with_the_commands(reg
     assert register.reads.dump() == before
     assert before["subscriptions"][0][5:8] == ("paused", "维护", "admin")
     assert view(register, sid)["position"] == position
+
+
+def test_more_subscriptions_than_threads_take_turns(register, hooked, deliverers):
+    """With one thread, a subscription with a long backlog does not keep the
+    other waiting until it has caught up: turns last TURN seconds at most."""
+    slow = [Receiver(script=["hang"] * 1000, hang=0.03) for _ in range(2)]
+    try:
+        for r in slow:
+            subscribe(register, r.url)
+        for i in range(25):
+            workflow(register, f"0{i % 6 + 1}")
+        expected = matching(register, 0)  # 100 events: 3 s or more for each subscription
+        deliverers.append(Running(hooked, threads=1))
+        both = wait_until(lambda: all(r.arrivals for r in slow) and [r.arrivals[0].at for r in slow], 30)
+        finished = [r.wait_for(set(expected), 60) and r.arrivals[-1].at for r in slow]
+        assert max(both) < min(finished), "the second started before the first had caught up"
+    finally:
+        for r in slow:
+            r.close()
