@@ -87,12 +87,13 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     api = ProblemApi(app)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)
-    from api import audit, meta, pages, reviews, standards
+    from api import audit, meta, pages, reviews, standards, subscriptions
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)
     api.register_blueprint(audit.blp, url_prefix=PREFIX)
     api.register_blueprint(meta.blp, url_prefix=PREFIX)
     api.register_blueprint(reviews.blp, url_prefix=PREFIX)
+    api.register_blueprint(subscriptions.blp, url_prefix=PREFIX)
     problems.init_app(app)
     pages.init_app(app)  # the pages for people and the offline API docs (/api/v1/docs)
     return app

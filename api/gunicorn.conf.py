@@ -30,3 +30,17 @@ def on_starting(server: object) -> None:
     from api.bootstrap import bootstrap
 
     bootstrap(create_tables=True).close()
+
+
+def when_ready(server: object) -> None:
+    """Start the webhook deliverer beside the workers (unless LIFECYCLE_DELIVER=0)."""
+    from api.cli.deliver import start_beside_server
+
+    server.deliverer = start_beside_server()  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    """The deliverer stops with the server."""
+    from api.cli.deliver import stop_beside_server
+
+    stop_beside_server(getattr(server, "deliverer", None))

@@ -160,7 +160,10 @@ class DraftCreate(DraftFields):
     title = Text(max_length=200, required=True)
 
 
-class DraftEdit(DraftFields):
+class Changes(Strict):
+    """A body of fields to change (and a reason): at least one field, loaded
+    as the command's fields `changes` and `reason`."""
+
     @ma.validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not set(data) - {"reason"}:
@@ -168,9 +171,12 @@ class DraftEdit(DraftFields):
 
     @ma.post_load
     def _as_changes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """The fields of the EditDraft command: what changes, and why."""
         reason = data.pop("reason", None)
         return {"changes": data, "reason": reason}
+
+
+class DraftEdit(DraftFields, Changes):
+    """The fields of the EditDraft command: what changes, and why."""
 
 
 class Reason(Strict):
@@ -506,6 +512,7 @@ class EventOut(ma.Schema):
     position = ma.fields.Integer()
     code = ma.fields.String(allow_none=True)
     user = ma.fields.String(allow_none=True)
+    subscription = ma.fields.String(metadata={"description": "the subscription, for its own events"})
     type = ma.fields.String(metadata={"example": "standard.approved"})
     actor = ma.fields.String(allow_none=True)
     recorded_at = ma.fields.String(metadata={"description": "RFC 3339, UTC"})

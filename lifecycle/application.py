@@ -20,21 +20,25 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, get_topic
 
-from lifecycle import idempotency, numbering, references
+from lifecycle import idempotency, numbering, references, targets
 from lifecycle.commands import (
     AddUser,
+    ChangeSubscription,
     Command,
     Context,
     DraftStandard,
     IssueToken,
     RevokeToken,
     StandardCommand,
+    Subscribe,
+    SubscriptionCommand,
     UserCommand,
 )
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from lifecycle.ports import Projection, RegisterReads, UserRow
+from lifecycle.subscriptions import DELETED, DeliveryChange, Subscription, delivery_change
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
 from lifecycle.vocabulary import ReviewOutcome, Role
@@ -44,14 +48,14 @@ log = logging.getLogger(__name__)
 # How often an automatic number is retried when another client took it first.
 ALLOCATION_ATTEMPTS = 50
 
-A = TypeVar("A", Standard, User)
+A = TypeVar("A", Standard, User, Subscription)
 
 
 class StandardsApp(Application[Any]):
     name = "standards"
     reads: RegisterReads
     projection: Projection
-    aggregates: tuple[type[Aggregate], ...] = (Standard, User)  # every kind this register records
+    aggregates: tuple[type[Aggregate], ...] = (Standard, User, Subscription)  # what this register records
 
     def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
         self.settings = settings
@@ -75,7 +79,7 @@ class StandardsApp(Application[Any]):
         in a log is not ours (an import refuses it before resolving it)."""
         return frozenset(get_topic(value) for owner in cls.aggregates for value in vars(owner).values()
                          if isinstance(value, type) and issubclass(value, Aggregate.Event)
-                         and value.__name__ not in ("Event", "Created"))  # bases, and the library's own
+                         and value.__name__ != "Event")  # the aggregate's base event class
 
     def today(self) -> date:
         return self.settings.today()
@@ -95,6 +99,8 @@ class StandardsApp(Application[Any]):
             return self._change(command)
         if isinstance(command, UserCommand):
             return self._user(command)
+        if isinstance(command, Subscribe | SubscriptionCommand):
+            return self._subscription(command)
         raise TypeError(f"not a command: {command!r}")
 
     def _check_cited(self, texts: list[str], own: str | None) -> None:
@@ -169,6 +175,33 @@ class StandardsApp(Application[Any]):
         self.record(user)
         return user
 
+    def _subscription(self, command: Subscribe | SubscriptionCommand) -> Subscription:
+        if isinstance(command, Subscribe):
+            self.check_target(command.url)
+            subscription = Subscription.create(command.url, command.types, command.categories,
+                                               command.description, command.actor, command.reason)
+            self.record(subscription, delivery=delivery_change(subscription, subscription.pending_events,
+                                                               command.secret))
+            return subscription
+        missing = f"no subscription {command.subscription_id}"
+        subscription = self._load(Subscription, command.subscription_id, missing)
+        if subscription.state == DELETED:
+            raise NotFound(missing)
+        if isinstance(command, ChangeSubscription) and "url" in command.changes:
+            self.check_target(command.changes["url"])
+        command.run(subscription, Context(today=self.today(),
+                                          log_position=self.recorder.max_notification_id() or 0))
+        try:
+            self.record(subscription, delivery=delivery_change(subscription, subscription.pending_events))
+        except IntegrityError:
+            raise Conflict(f"subscription {subscription.id} was changed by another request: "
+                           "read it again") from None
+        return subscription
+
+    def check_target(self, url: str) -> targets.Target:
+        """A webhook target, after DNS, against LIFECYCLE_WEBHOOK_ALLOW (422 otherwise)."""
+        return targets.check(url, self.settings.webhook_allow)
+
     def _load(self, kind: type[A], aggregate_id: Any, missing: str, **details: object) -> A:
         try:
             found: Any = self.repository.get(aggregate_id)
@@ -178,16 +211,18 @@ class StandardsApp(Application[Any]):
         return found
 
     # ------------------------------------------------------------- saving
-    def record(self, aggregate: Standard | User, before: Any = None) -> None:
+    def record(self, aggregate: Standard | User | Subscription, before: Any = None,
+               delivery: DeliveryChange | None = None) -> None:
         """Record the aggregate's new events with the projection changes they
         make. `before`: its slices as loaded (projection.slices, taken before
-        the command ran); None for a new aggregate."""
+        the command ran); None for a new aggregate. `delivery`: what a
+        subscription's events change in the deliverer's rows."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
         last_at = self.reads.last_recorded(aggregate.code) \
             if isinstance(aggregate, Standard) and first > 1 else None
 
-        def state_before() -> Standard | User | None:
+        def state_before() -> Standard | User | Subscription | None:
             return self.repository.get(aggregate.id, version=first - 1) if first > 1 else None
 
         changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
@@ -197,6 +232,8 @@ class StandardsApp(Application[Any]):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:
                 extra["idempotency"] = claim
+        if delivery is not None:
+            extra["delivery"] = delivery
         self.save(aggregate, projection=changes, **extra)
 
     def _check_replay(self) -> None:

@@ -18,12 +18,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from uuid import UUID
 
 from lifecycle.numbering import StandardCode
 from lifecycle.vocabulary import ReviewOutcome, Role, Stage
 
 if TYPE_CHECKING:
     from lifecycle.domain import Standard
+    from lifecycle.subscriptions import Subscription
 
 S = Stage
 DRAFTS = frozenset({S.DRAFT, S.REVISION_DRAFT})
@@ -71,6 +73,7 @@ class Context:
     """What the service layer knows that a command does not say."""
 
     today: date  # in the office's calendar (LIFECYCLE_TIMEZONE)
+    log_position: int = 0  # the last position of the log, for commands that name one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -343,6 +346,84 @@ class IssueToken(UserCommand):
     """Give a user a new token; the old one stops working."""
 
     token_hash: str
+
+
+# ---------------------------------------------------------------- subscriptions
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionCommand(Command):
+    """A command on an existing subscription (webhooks, lifecycle/subscriptions.py)."""
+
+    subscription_id: UUID
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        raise NotImplementedError
+
+
+@declare(name="subscribe", word="subscribe", label="创建订阅", roles={Role.ADMIN},
+         records="subscription.created")
+@dataclass(frozen=True, kw_only=True)
+class Subscribe(Command):
+    """Subscribe a URL to the standards' events; the answer shows the signing secret once."""
+
+    url: str
+    types: list[str] | None = None        # CloudEvents types; None: all
+    categories: list[str] | None = None   # 01 … 06; None: all
+    description: str | None = None
+    secret: str = field(repr=False)       # made by the caller, shown once, never in an event
+
+
+@declare(name="change_subscription", word="change a subscription", label="修改订阅",
+         roles={Role.ADMIN}, records="subscription.changed")
+@dataclass(frozen=True, kw_only=True)
+class ChangeSubscription(SubscriptionCommand):
+    """Change a subscription's URL, filters or description."""
+
+    changes: dict[str, Any]
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        subscription.change(self.changes, self.actor, self.reason)
+
+
+@declare(name="pause_subscription", word="pause a subscription", label="暂停订阅",
+         roles={Role.ADMIN}, records="subscription.paused")
+@dataclass(frozen=True, kw_only=True)
+class PauseSubscription(SubscriptionCommand):
+    """Pause deliveries; the position is kept."""
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        subscription.pause(self.actor, self.reason)
+
+
+@declare(name="resume_subscription", word="resume a subscription", label="恢复订阅",
+         roles={Role.ADMIN}, records="subscription.resumed")
+@dataclass(frozen=True, kw_only=True)
+class ResumeSubscription(SubscriptionCommand):
+    """Resume deliveries from the position kept, at once."""
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        subscription.resume(self.actor, self.reason)
+
+
+@declare(name="replay_subscription", word="replay a subscription", label="重放订阅",
+         roles={Role.ADMIN}, records="subscription.replayed")
+@dataclass(frozen=True, kw_only=True)
+class ReplaySubscription(SubscriptionCommand):
+    """Deliver again every matching event from a log position on."""
+
+    from_position: int
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        subscription.replay(self.from_position, ctx.log_position, self.actor, self.reason)
+
+
+@declare(name="delete_subscription", word="delete a subscription", label="删除订阅",
+         roles={Role.ADMIN}, records="subscription.deleted")
+@dataclass(frozen=True, kw_only=True)
+class DeleteSubscription(SubscriptionCommand):
+    """Delete a subscription and its signing secret."""
+
+    def run(self, subscription: Subscription, ctx: Context) -> None:
+        subscription.delete(self.actor, self.reason)
 
 
 def spec_of_event(event_type: str) -> Spec | None:

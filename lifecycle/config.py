@@ -3,6 +3,7 @@ eventsourcing's own settings."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,6 +17,10 @@ DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_SIGNING_KEY = "var/signing-key.pem"
 DEFAULT_REVIEW_YEARS = 5  # China's Standardization Law art. 29: at most five years
+DEFAULT_WEBHOOK_RETRY_HOURS = 24.0
+DEFAULT_WEBHOOK_TIMEOUT = 10.0
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(ValueError):
@@ -40,6 +45,11 @@ class Settings:
     secret_key: str | None = None  # signs session cookies; None: the one kept in the store
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
+    # Webhooks (lifecycle/targets.py, projections/deliverer.py)
+    deliver: bool = True                        # LIFECYCLE_DELIVER: a deliverer beside `serve`
+    webhook_allow: tuple[IPNetwork, ...] = ()   # networks that are not public but may be targets
+    webhook_retry_hours: float = DEFAULT_WEBHOOK_RETRY_HOURS
+    webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -51,6 +61,10 @@ class Settings:
             signing_key=env.get("LIFECYCLE_SIGNING_KEY") or DEFAULT_SIGNING_KEY,
             review_years=_review_years(env.get("LIFECYCLE_REVIEW_YEARS")),
             secret_key=env.get("LIFECYCLE_SECRET_KEY") or None,
+            deliver=(env.get("LIFECYCLE_DELIVER") or "1").strip() != "0",
+            webhook_allow=parse_networks(env.get("LIFECYCLE_WEBHOOK_ALLOW") or ""),
+            webhook_retry_hours=_positive(env, "LIFECYCLE_WEBHOOK_RETRY_HOURS", DEFAULT_WEBHOOK_RETRY_HOURS),
+            webhook_timeout=_positive(env, "LIFECYCLE_WEBHOOK_TIMEOUT", DEFAULT_WEBHOOK_TIMEOUT),
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings
@@ -127,3 +141,28 @@ class Settings:
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",  # keeps the table lock and our recorder's hooks
             "CREATE_TABLE": "y" if create_tables else "n",
         }
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """LIFECYCLE_WEBHOOK_ALLOW: CIDRs separated by commas or spaces."""
+    networks = []
+    for part in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"LIFECYCLE_WEBHOOK_ALLOW: {part!r} is not a network "
+                              "(write CIDRs such as 10.0.0.0/8, separated by commas)") from None
+    return tuple(networks)
+
+
+def _positive(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name}={text!r}: give a positive number")
+    return value

@@ -23,6 +23,7 @@ __all__ = ["PERMISSIONS", "Role", "User", "fold_name", "hash_token", "may", "new
 # What people may read beyond the catalogue, which every signed-in user reads.
 READ_PERMISSIONS: dict[str, frozenset[Role]] = {
     "read_audit": frozenset({Role.AUDITOR, Role.ADMIN}),
+    "read_subscriptions": frozenset({Role.ADMIN}),
 }
 
 # command (or read) -> roles that may run it: the registry's, and the reads above.

@@ -49,6 +49,7 @@ def entry(position: int, event: Any, name: str | None, chain_hash: str | None) -
         "position": position,
         "code": name if kind.startswith("standard.") else None,
         "user": name if kind.startswith("user.") else None,
+        **({"subscription": name} if kind.startswith("subscription.") else {}),
         "type": kind,
         "label": spec.label if spec is not None else None,
         "actor": getattr(event, "actor", None),
@@ -70,7 +71,7 @@ class AuditLog:
     def __init__(self, register: Any) -> None:
         self.register = register
 
-    def _entries(self, notifications: list[Any]) -> list[dict[str, Any]]:
+    def entries(self, notifications: list[Any]) -> list[dict[str, Any]]:
         reg = self.register
         events = [reg.mapper.to_domain_event(n) for n in notifications]
         names = reg.reads.originator_names(sorted({str(e.originator_id) for e in events}))
@@ -81,8 +82,8 @@ class AuditLog:
     def page(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to `limit` entries after position `after`, and whether more follow."""
         batch = self.register.recorder.select_notifications(start=after + 1, limit=limit + 1)
-        return self._entries(list(batch[:limit])), len(batch) > limit
+        return self.entries(list(batch[:limit])), len(batch) > limit
 
     def of_aggregate(self, originator_id: Any) -> list[dict[str, Any]]:
         """Every entry of one aggregate, in order."""
-        return self._entries(self.register.recorder.select_standard_events(originator_id))
+        return self.entries(self.register.recorder.select_standard_events(originator_id))

@@ -15,6 +15,7 @@ from lifecycle import references, reviews
 from lifecycle.config import DEFAULT_REVIEW_YEARS
 from lifecycle.domain import Edition, Standard
 from lifecycle.status import LAST_DAY, Paperwork, status_timeline
+from lifecycle.subscriptions import Subscription
 from lifecycle.users import User
 from lifecycle.vocabulary import Stage
 
@@ -188,6 +189,17 @@ def _reference_slices(code: str, edition: Edition) -> Slices:
 
 def user_row(user: User) -> tuple[Any, ...]:
     return (user.name, ",".join(r.value for r in user.roles), user.token_hash, user.version)
+
+
+def subscription_row(sub: Subscription) -> tuple[Any, ...]:
+    """The subscriptions row: a pure function of the aggregate (times from its
+    events), so a rebuild writes the same bytes."""
+    def listed(values: list[str] | None) -> str | None:
+        return dumps(values) if values is not None else None
+
+    return (str(sub.id), sub.url, listed(sub.types), listed(sub.categories), sub.description, sub.state,
+            sub.state_reason, sub.state_by, record_time(sub.created_on), sub.created_by,
+            record_time(sub.modified_on), sub.version)
 
 
 def rows_of(std: Standard, zone: tzinfo, day: date, memo: dict | None = None,

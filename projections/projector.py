@@ -12,8 +12,9 @@ from typing import Any
 
 from lifecycle.config import DEFAULT_REVIEW_YEARS
 from lifecycle.domain import Standard
+from lifecycle.subscriptions import Subscription
 from lifecycle.users import User
-from projections.documents import Slices, record_time, standard_slices, user_row
+from projections.documents import Slices, record_time, standard_slices, subscription_row, user_row
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Change:
     close: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     open: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
+    subscriptions: list[tuple[Any, ...]] = field(default_factory=list)
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -53,6 +55,8 @@ def event_at(event: Any, previous: str | None) -> str:
 def originator_row(aggregate: Any) -> tuple[str, str, str]:
     if isinstance(aggregate, Standard):
         return (str(aggregate.id), "standard", aggregate.code)
+    if isinstance(aggregate, Subscription):
+        return (str(aggregate.id), "subscription", str(aggregate.id))
     return (str(aggregate.id), "user", aggregate.name)
 
 
@@ -75,6 +79,8 @@ class Projector:
         change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))
+        elif isinstance(state, Subscription):
+            change.subscriptions.append(subscription_row(state))
         if created:
             change.originators.append(originator_row(state))
         return after, at, change

@@ -64,6 +64,7 @@ class Rows:
         self.projector = Projector(zone, review_years)
         self.tracks: dict[Any, Track] = {}
         self.users: dict[str, tuple[Any, ...]] = {}
+        self.subscriptions: dict[str, tuple[Any, ...]] = {}
         self.originators: list[tuple[str, str, str]] = []
         self.closed: Table = {}
         self.last = 0
@@ -81,6 +82,8 @@ class Rows:
         t.state, t.slices, t.last_at = state, after, at
         for row in change.users:
             self.users[row[0]] = row
+        for row in change.subscriptions:
+            self.subscriptions[row[0]] = row
         self.originators += change.originators
         self.last = position
 
@@ -95,6 +98,7 @@ class Rows:
             for key, payload in t.slices.items():
                 out.setdefault(key[0], []).append((*key[1], t.opened[key], OPEN, *map(to_column, payload)))
         out["users"] = list(self.users.values())
+        out["subscriptions"] = list(self.subscriptions.values())
         out["originators"] = list(self.originators)
         out["projection_position"] = [(POSITION_NAME, self.last)] if self.last else []
         out["projection_meta"] = [("version", str(PROJECTION_VERSION))]

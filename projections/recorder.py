@@ -13,7 +13,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from lifecycle.idempotency import Claim
-from projections import chain
+from projections import chain, deliveries
 from projections.schema import STATEMENTS
 from projections.writer import Writer, values
 
@@ -39,6 +39,9 @@ class ProjectingMixin:
             for change in changes:
                 self.writer.apply(c, change)
             self.writer.advance(c, max(ids))
+        delivery = kwargs.get("delivery")
+        if delivery is not None:  # a subscription's secret, position or retries
+            deliveries.apply(c, self.writer, delivery, max(ids))
 
     def _claim_idempotency_key(self, c: Any, claim: Claim) -> None:
         """Record the command's Idempotency-Key with its events: a second

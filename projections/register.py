@@ -21,6 +21,7 @@ from projections.rebuild import rebuild
 from projections.recorder import ProjectingMixin
 from projections.schema import PROJECTION_VERSION
 from projections.signing import HeadSigner
+from projections.subscriptions import SubscriptionReads
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Register(StandardsApp):
         self.audit = AuditLog(self)
         self.signer = HeadSigner(settings.signing_key)
         self._session_key: str | None = None
+        self.subscriptions = SubscriptionReads(recorder.datastore, recorder.writer)
 
     def upgrade_projections(self, say: Callable[[str], None] = log.warning) -> None:
         """Projections written by an older version are rebuilt from the log

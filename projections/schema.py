@@ -30,19 +30,22 @@ BITEMPORAL = {
     # an emergency approval's paperwork, owed from the approval until completed
     "paperwork_due": (("code", "year"), ("valid_from", "valid_to", "due_on")),
 }
-TABLES = (*BITEMPORAL, "users", "originators")
+TABLES = (*BITEMPORAL, "users", "originators", "subscriptions")
 
 # Every projection table's columns, in order, and those that name a row: what
 # `lifecycle verify` compares with a replay of the log.
 COLUMNS: dict[str, tuple[str, ...]] = {
     **{t: (*ident, "recorded_from", "recorded_to", *payload) for t, (ident, payload) in BITEMPORAL.items()},
     "users": ("name", "roles", "token_hash", "version"),
+    "subscriptions": ("id", "url", "types", "categories", "description", "state", "state_reason", "state_by",
+                      "created_at", "created_by", "changed_at", "version"),
     "originators": ("originator_id", "kind", "name"),
     "projection_position": ("name", "position"),
 }
 IDENTITY: dict[str, tuple[str, ...]] = {
     **{t: (*ident, "recorded_from") for t, (ident, _) in BITEMPORAL.items()},
-    "users": ("name",), "originators": ("originator_id",), "projection_position": ("name",),
+    "users": ("name",), "subscriptions": ("id",), "originators": ("originator_id",),
+    "projection_position": ("name",),
 }
 
 STATEMENTS = (
@@ -132,6 +135,40 @@ STATEMENTS = (
         originator_id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
         name TEXT NOT NULL)""",
+    # each subscription as its events leave it (lifecycle/subscriptions.py)
+    """CREATE TABLE IF NOT EXISTS subscriptions (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        types TEXT,
+        categories TEXT,
+        description TEXT,
+        state TEXT NOT NULL,
+        state_reason TEXT,
+        state_by TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        version INTEGER NOT NULL)""",
+    # The deliverer's own rows (projections/deliveries.py), not projections:
+    # written with a subscription's events, never rebuilt, never exported.
+    # A signing secret is read by the deliverer alone.
+    """CREATE TABLE IF NOT EXISTS subscription_secrets (
+        subscription_id TEXT PRIMARY KEY,
+        secret TEXT NOT NULL)""",
+    # Times are seconds since 1970 on the database's clock, so that hosts
+    # whose clocks differ agree on leases.
+    """CREATE TABLE IF NOT EXISTS deliveries (
+        subscription_id TEXT PRIMARY KEY,
+        position BIGINT NOT NULL,
+        delivered BIGINT NOT NULL,
+        attempts INTEGER NOT NULL,
+        failing_since DOUBLE PRECISION,
+        next_attempt DOUBLE PRECISION,
+        last_attempt DOUBLE PRECISION,
+        last_status INTEGER,
+        last_error TEXT,
+        holder TEXT,
+        lease_until DOUBLE PRECISION)""",
     """CREATE TABLE IF NOT EXISTS projection_position (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL)""",
@@ -171,4 +208,5 @@ POSITION_NAME = "projections"
 #   1  the catalogue, editions, users (issues 2-9)
 #   2  references, the review clock, standards' changes (issue 12)
 #   3  amendment sheets in editions and references, emergency paperwork (issue 13)
-PROJECTION_VERSION = 3
+#   4  subscriptions (issue 17)
+PROJECTION_VERSION = 4

@@ -46,6 +46,9 @@ class Writer:
         for user in change.users:
             cursor.execute(self.sql("DELETE FROM users WHERE name = ?"), (user[0],))
             self.insert(cursor, "users", [user])
+        for subscription in change.subscriptions:
+            cursor.execute(self.sql("DELETE FROM subscriptions WHERE id = ?"), (subscription[0],))
+            self.insert(cursor, "subscriptions", [subscription])
 
     def insert(self, cursor: Any, table: str, values: Iterable[tuple[Any, ...]]) -> None:
         values = list(values)

@@ -605,6 +605,7 @@ class Bench:
             self.pages()
             self.snapshot()
             self.http()
+            self.webhooks()
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
         return self.report()
@@ -912,6 +913,23 @@ class Bench:
                         cat_load.rps >= 0.5 * base_get.rps))
         self.add(Figure("serve_first_answer_s", "lifecycle serve: start to first answer", serve_first, "s",
                         base_first, "bare gunicorn app: start to first answer (s)", "≤ 2 s", serve_first <= 2))
+
+    # ------------------------------------------------------------------ webhooks
+    def webhooks(self) -> None:
+        """Delivery lag and a backlog (scripts/bench_webhooks.py)."""
+        import bench_webhooks
+
+        def backlog_store() -> Path:
+            # A full run needs 100,000 events: the store of this run if it has
+            # them, else 6,000 standards with 10 more edits each (~115,000 events).
+            if self.quick or self.events >= bench_webhooks.FULL_BACKLOG:
+                return self.db
+            return cached_store(MAX_STANDARDS, self.args.cache, self.log, extra_edits=10)[0]
+
+        try:
+            bench_webhooks.measure(self, Figure, Served, backlog_store, lifecycle_command(), percentile, add_user)
+        except RuntimeError as e:
+            raise BenchError(str(e)) from None
 
     def check(self, load: Load, what: str) -> None:
         if load.errors or load.ok == 0:

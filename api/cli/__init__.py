@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from api.cli import log, snapshot, users
+from api.cli import deliver, log, snapshot, users
 from lifecycle.config import ConfigError, Settings
 from lifecycle.errors import DomainError
 
@@ -30,7 +30,7 @@ def serve(bind: str | None, workers: int | None) -> None:
 
 
 for command in (log.seed, log.rebuild, log.verify, log.export_log, log.import_log, users.user,
-                snapshot.snapshot):
+                snapshot.snapshot, deliver.deliver):
     main.add_command(command)
 
 

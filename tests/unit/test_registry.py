@@ -8,14 +8,22 @@ import dataclasses
 
 import pytest
 
-from api import create_app
-from api.standards import COMMAND_ROUTES
-from lifecycle.commands import REGISTRY, Command, StandardCommand, UserCommand, spec_of_event
-from lifecycle.users import PERMISSIONS
+from api import create_app, standards, subscriptions
+from lifecycle.commands import (
+    REGISTRY,
+    Command,
+    StandardCommand,
+    SubscriptionCommand,
+    UserCommand,
+    spec_of_event,
+)
+from lifecycle.users import PERMISSIONS, Role
 from lifecycle.workflow import TRANSITIONS
 from projections.audit import event_type
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Every blueprint that sends commands says which command each endpoint sends.
+COMMAND_ROUTES = {**standards.COMMAND_ROUTES, **subscriptions.COMMAND_ROUTES}
 
 
 class _NoStore:
@@ -57,6 +65,8 @@ def test_each_command_is_declared_once_with_everything_it_needs():
         if issubclass(spec.command, StandardCommand):
             assert spec.stages, f"{name} names no stage it may start from"
             assert spec.command.run is not StandardCommand.run, f"{name} calls no domain method"
+        if issubclass(spec.command, SubscriptionCommand):
+            assert spec.command.run is not SubscriptionCommand.run, f"{name} calls no domain method"
 
 
 def test_the_tables_are_read_from_the_registry():
@@ -67,9 +77,10 @@ def test_the_tables_are_read_from_the_registry():
 
 def test_every_event_type_has_the_word_of_the_command_that_records_it():
     from lifecycle.domain import Standard
+    from lifecycle.subscriptions import Subscription
     from lifecycle.users import User
 
-    for owner in (Standard, User):
+    for owner in (Standard, User, Subscription):
         for value in vars(owner).values():
             if isinstance(value, type) and issubclass(value, owner.Event) \
                     and value.__name__ not in ("Event", "Created"):  # bases, and the library's own
@@ -89,3 +100,15 @@ def test_every_blueprint_reads_its_arguments_with_the_projects_parser():
     assert len(api_blueprints) >= 4
     for blueprint in api_blueprints:
         assert isinstance(blueprint, Blueprint), blueprint.name
+
+
+def test_every_subscription_route_is_guarded_by_its_commands_roles(routes):
+    """The blueprint's guard reads the roles of the command each write sends."""
+    sent = {endpoint: COMMAND_ROUTES[endpoint] for endpoint, _ in routes
+            if endpoint.startswith("subscriptions.")}
+    assert {c.spec.name for commands in sent.values() for c in commands} == {
+        "subscribe", "change_subscription", "delete_subscription", "pause_subscription",
+        "resume_subscription", "replay_subscription"}
+    for commands in sent.values():
+        assert PERMISSIONS[commands[0].spec.name] == {Role.ADMIN}
+    assert PERMISSIONS["read_subscriptions"] == {Role.ADMIN}

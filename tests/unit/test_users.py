@@ -44,8 +44,16 @@ COMMAND_ROLES = {
     "add_user": {R.ADMIN},
     "revoke_token": {R.ADMIN},
     "issue_token": {R.ADMIN},
+    # webhooks (API.md "Subscriptions"): admins only
+    "subscribe": {R.ADMIN},
+    "change_subscription": {R.ADMIN},
+    "pause_subscription": {R.ADMIN},
+    "resume_subscription": {R.ADMIN},
+    "replay_subscription": {R.ADMIN},
+    "delete_subscription": {R.ADMIN},
 }
 USER_COMMANDS = ("add_user", "revoke_token", "issue_token")
+SUBSCRIPTION_COMMANDS = tuple(c for c in COMMAND_ROLES if "subscri" in c)
 
 
 def test_roles_are_the_six_of_api_md() -> None:
@@ -54,7 +62,7 @@ def test_roles_are_the_six_of_api_md() -> None:
 
 
 def test_permission_table_names_every_command_and_nothing_else() -> None:
-    assert set(PERMISSIONS) == set(COMMAND_ROLES) | {"read_audit"}
+    assert set(PERMISSIONS) == set(COMMAND_ROLES) | {"read_audit", "read_subscriptions"}
 
 
 @pytest.mark.parametrize("command", sorted(COMMAND_ROLES))
@@ -69,7 +77,7 @@ def test_auditor_reads_the_audit_log() -> None:
 
 @pytest.mark.parametrize("role", [R.AUDITOR, R.ADMIN])
 def test_auditor_and_admin_change_no_standard(role: Role) -> None:
-    changing = [c for c in COMMAND_ROLES if c not in USER_COMMANDS]
+    changing = [c for c in COMMAND_ROLES if c not in USER_COMMANDS + SUBSCRIPTION_COMMANDS]
     assert [c for c in changing if role in PERMISSIONS[c]] == []
 
 
