@@ -84,9 +84,10 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     api = ProblemApi(app)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)
-    from api import audit, meta, standards
+    from api import audit, files, meta, standards
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)
+    api.register_blueprint(files.blp, url_prefix=PREFIX)
     api.register_blueprint(audit.blp, url_prefix=PREFIX)
     api.register_blueprint(meta.blp, url_prefix=PREFIX)
     problems.init_app(app)

@@ -289,11 +289,18 @@ def edition(code: str, year: str, as_of: date | None = None,
     """One edition, whole."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
+    raw, existing = find_edition(rows, year, when)
+    return edition_view(rows.code, raw, when.day, existing)
+
+
+def find_edition(rows: StandardRows, year: str, when: When) -> tuple[dict[str, Any], set[int]]:
+    """The edition a path names (404 unless it existed on the day), and the
+    years of the editions that existed then."""
     wanted = edition_year(rows.code, year)
     existing = editions_on(rows, when.day)
     for raw in existing:
         if raw["year"] == wanted:
-            return edition_view(rows.code, raw, when.day, {r["year"] for r in existing})
+            return raw, {r["year"] for r in existing}
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
                    editions=[f"{rows.code}—{raw['year']}" for raw in existing])
 

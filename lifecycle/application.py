@@ -10,7 +10,7 @@ recorder is chosen by topic in the environment the application is given.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from lifecycle.commands import (
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, NotFound, StaleVersion
+from lifecycle.files import Staged
 from lifecycle.ports import Projection, RegisterReads
 from lifecycle.transcodings import DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
@@ -91,7 +92,7 @@ class StandardsApp(Application[Any]):
         before = self.projection.slices(standard)
         command.run(standard, self.context())
         try:
-            self.record(standard, before)
+            self.record(standard, before, command.contents())
         except IntegrityError:
             self._check_replay()
             # Another command on this standard was recorded first.
@@ -145,10 +146,12 @@ class StandardsApp(Application[Any]):
         return found
 
     # ------------------------------------------------------------- saving
-    def record(self, aggregate: Standard | User, before: Any = None) -> None:
+    def record(self, aggregate: Standard | User, before: Any = None,
+               contents: Sequence[Staged] = ()) -> None:
         """Record the aggregate's new events with the projection changes they
         make. `before`: its slices as loaded (projection.slices, taken before
-        the command ran); None for a new aggregate."""
+        the command ran); None for a new aggregate. `contents`: the bytes of
+        files the events name, stored in the same transaction."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
         last_at = self.reads.last_recorded(aggregate.code) \
@@ -159,7 +162,7 @@ class StandardsApp(Application[Any]):
 
         changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
                                                    state_before)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"contents": list(contents)} if contents else {}
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:

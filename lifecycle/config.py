@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite:///var/lifecycle.db"
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_MAX_FILE_MB = 50
+LARGEST_MAX_FILE_MB = 2048  # a file is one request to one worker; beyond this, not a document
 
 
 class ConfigError(ValueError):
@@ -27,6 +29,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     pg_pool_size: int = 2
     pg_max_overflow: int = 2
+    max_file_mb: int = DEFAULT_MAX_FILE_MB
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -35,9 +38,14 @@ class Settings:
             database_url=env.get("LIFECYCLE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             bind=env.get("LIFECYCLE_BIND") or DEFAULT_BIND,
             timezone=env.get("LIFECYCLE_TIMEZONE") or DEFAULT_TIMEZONE,
+            max_file_mb=_max_file_mb(env.get("LIFECYCLE_MAX_FILE_MB")),
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
 
     @property
     def zone(self) -> ZoneInfo:
@@ -111,3 +119,12 @@ class Settings:
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",  # keeps the table lock and our recorder's hooks
             "CREATE_TABLE": "y" if create_tables else "n",
         }
+
+
+def _max_file_mb(text: str | None) -> int:
+    if not text:
+        return DEFAULT_MAX_FILE_MB
+    if not text.strip().isdigit() or not 1 <= int(text) <= LARGEST_MAX_FILE_MB:
+        raise ConfigError(f"LIFECYCLE_MAX_FILE_MB={text!r}: a whole number of megabytes "
+                          f"(MiB), 1 to {LARGEST_MAX_FILE_MB}")
+    return int(text)

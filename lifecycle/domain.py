@@ -15,12 +15,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from lifecycle import numbering, workflow
-from lifecycle.errors import Conflict, Forbidden, InvalidInput
+from lifecycle import files, numbering, workflow
+from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lifecycle.status import Paperwork, StandardStatus, standard_status
 from lifecycle.vocabulary import ReviewOutcome, Stage
 
-__all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition",
+__all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition", "FileRef",
            "ReviewOutcome", "Standard", "standard_id"]
 
 NAMESPACE = uuid5(NAMESPACE_URL, "urn:jgsw:standards")
@@ -62,6 +62,11 @@ class Content:
 
 CONTENT_FIELDS = tuple(f.name for f in fields(Content))
 
+# A file of a draft or edition: {"media_type": …, "size": …, "sha256": …}, by
+# name. Replaced whole, never changed in place, so a shallow copy of the
+# mapping is a copy that never changes with the aggregate.
+FileRef = dict[str, Any]
+
 
 @dataclass(kw_only=True)
 class Draft(Content):
@@ -72,6 +77,12 @@ class Draft(Content):
     edited_by: list[str] = field(default_factory=list)
     revision_of: int | None = None  # the year of the edition being revised
     comments: list[str] = field(default_factory=list)
+    files: dict[str, FileRef] = field(default_factory=dict)
+
+    def edited(self, actor: str) -> None:
+        """Whoever changes a draft (its fields or its files) may not approve it."""
+        if actor != self.drafted_by and actor not in self.edited_by:
+            self.edited_by.append(actor)
 
     @property
     def contributors(self) -> set[str]:
@@ -95,10 +106,11 @@ class Edition(Content):
     superseded_on: date | None = None
     replaces: int | None = None
     replaced_by: int | None = None
+    files: dict[str, FileRef] = field(default_factory=dict)  # bound by the approval, never changed
 
     def as_dict(self) -> dict[str, Any]:
         """A plain copy (dataclasses.asdict deep-copies, which rebuilds feel)."""
-        return {**vars(self), "drafting_units": list(self.drafting_units)}
+        return {**vars(self), "drafting_units": list(self.drafting_units), "files": dict(self.files)}
 
 
 class Standard(Aggregate):
@@ -123,8 +135,31 @@ class Standard(Aggregate):
             assert draft is not None
             for name, value in self.changes.items():
                 setattr(draft, name, list(value) if name == "drafting_units" else value)
-            if self.actor != draft.drafted_by and self.actor not in draft.edited_by:
-                draft.edited_by.append(self.actor)
+            draft.edited(self.actor)
+
+    class FileAttached(Event):
+        """A file put on the open draft, or replacing the draft's file of that name."""
+
+        name: str
+        media_type: str
+        size: int
+        sha256: str
+
+        def apply(self, standard: Standard) -> None:
+            draft = standard.draft
+            assert draft is not None
+            draft.files = {**draft.files, self.name: {"media_type": self.media_type, "size": self.size,
+                                                      "sha256": self.sha256}}
+            draft.edited(self.actor)
+
+    class FileRemoved(Event):
+        name: str
+
+        def apply(self, standard: Standard) -> None:
+            draft = standard.draft
+            assert draft is not None
+            draft.files = {n: f for n, f in draft.files.items() if n != self.name}
+            draft.edited(self.actor)
 
     class Submitted(Event):
         def apply(self, standard: Standard) -> None:
@@ -141,14 +176,24 @@ class Standard(Aggregate):
                 standard.draft.comments.append(self.reason)
 
     class Approved(Event):
+        """The approval binds the draft's files: their hashes are in the event,
+        so the chain and the approver's signature cover the bytes."""
+
+        class_version = 2
         approved_on: date
         year: int
+        files: dict[str, FileRef]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["files"] = {}  # drafts had no files before version 2
 
         def apply(self, standard: Standard) -> None:
             d = standard.draft
             assert d is not None
             standard.editions.append(Edition(**d.content(), year=self.year, approved_on=self.approved_on,
-                                             approved_by=self.actor, drafted_by=d.drafted_by))
+                                             approved_by=self.actor, drafted_by=d.drafted_by,
+                                             files=dict(self.files)))
             standard.draft = None
 
     class Issued(Event):
@@ -175,8 +220,10 @@ class Standard(Aggregate):
         def apply(self, standard: Standard) -> None:
             base = standard.last_issued()
             assert base is not None
+            # The revision starts with the files of the edition it revises (the
+            # same hashes: no bytes are copied).
             standard.draft = Draft(**{**base.content(), "title": self.title or base.title},
-                                   drafted_by=self.actor, revision_of=base.year)
+                                   drafted_by=self.actor, revision_of=base.year, files=dict(base.files))
 
     class Withdrawn(Event):
         withdrawn_on: date
@@ -283,6 +330,25 @@ class Standard(Aggregate):
         _check_fields({**self.draft.content(), **changes})
         self.trigger_event(self.DraftEdited, changes=dict(changes), actor=actor, reason=reason)
 
+    def attach_file(self, name: str, media_type: str, size: int, sha256: str, actor: str,
+                    reason: str | None = None) -> None:
+        """Put a file on the open draft (an edit: its sender may not approve the draft)."""
+        workflow.check("attach_file", self.stage, self.code)
+        files.check_name(name)
+        files.check_media_type(media_type)
+        if size < 1:
+            raise InvalidInput("body", "a file must not be empty")
+        self.trigger_event(self.FileAttached, name=name, media_type=media_type, size=size,
+                           sha256=sha256, actor=actor, reason=reason)
+
+    def remove_file(self, name: str, actor: str, reason: str | None = None) -> None:
+        workflow.check("remove_file", self.stage, self.code)
+        assert self.draft is not None
+        if name not in self.draft.files:
+            raise NotFound(f"the draft of {self.code} has no file {name!r}", code=self.code,
+                           files=sorted(self.draft.files))
+        self.trigger_event(self.FileRemoved, name=name, actor=actor, reason=reason)
+
     def submit(self, actor: str, reason: str | None = None) -> None:
         workflow.check("submit", self.stage, self.code)
         self.trigger_event(self.Submitted, actor=actor, reason=reason)
@@ -314,7 +380,7 @@ class Standard(Aggregate):
                 number=str(taken),
             )
         self.trigger_event(self.Approved, approved_on=approved_on, year=year,
-                           actor=actor, reason=reason)
+                           files=dict(self.draft.files), actor=actor, reason=reason)
 
     def publish(self, issued_on: date, effective_on: date, trial: bool, actor: str,
                 reason: str | None = None) -> None:

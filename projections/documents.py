@@ -28,6 +28,7 @@ class StandardRows:
     doc: dict[str, Any]
     editions: dict[int, dict[str, Any]]
     state: tuple[Any, ...] | None  # status, edition_year, level, title
+    found: dict[str, Any] | None = None  # for a search: matched_in (title, text), file, snippet
 
 
 def _default(o: object) -> str:
@@ -75,7 +76,8 @@ def _draft_dict(draft: Any) -> dict[str, Any] | None:
     if draft is None:
         return None
     return {**vars(draft), "drafting_units": list(draft.drafting_units),
-            "edited_by": list(draft.edited_by), "comments": list(draft.comments)}
+            "edited_by": list(draft.edited_by), "comments": list(draft.comments),
+            "files": dict(draft.files)}
 
 
 def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Slices:
@@ -97,6 +99,8 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None) -> Sl
                               lambda: _catalogue_slices(std, paperwork)))
     for e in std.editions:
         slices[("edition_states", (code, e.year))] = (Doc(e.as_dict()),)
+        for name, f in e.files.items():
+            slices[("edition_files", (code, e.year, name))] = (f["media_type"], f["size"], f["sha256"])
     return slices
 
 

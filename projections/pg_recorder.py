@@ -14,7 +14,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from projections.recorder import ProjectingMixin
 from projections.schema import STATEMENTS
-from projections.writer import Writer
+from projections.writer import PostgresWriter
 
 # Any constant will do: it names the lock that serialises schema creation
 # between servers starting at the same time.
@@ -23,12 +23,13 @@ SCHEMA_LOCK = 7_421_001
 
 def postgres_ddl(statement: str) -> str:
     """Our tables compare ISO dates, times and codes as text: byte order (the
-    "C" collation) whatever the database's locale, as on SQLite."""
-    return statement.replace(" TEXT", ' TEXT COLLATE "C"')
+    "C" collation) whatever the database's locale, as on SQLite. Bytes are
+    BYTEA."""
+    return statement.replace(" TEXT", ' TEXT COLLATE "C"').replace(" BLOB", " BYTEA")
 
 
 class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
-    writer = Writer("%s")
+    writer = PostgresWriter()
 
     def create_table(self) -> None:
         """Create the library's tables and ours once, even when several

@@ -12,9 +12,10 @@ from datetime import date
 from typing import Any
 
 from lifecycle.ports import StoredAnswer
+from projections import search
 from projections.chain import GENESIS
 from projections.documents import StandardRows
-from projections.schema import OPEN, POSITION_NAME, TABLES
+from projections.schema import OPEN, POSITION_NAME, TABLES, TEXT_TABLES
 from projections.writer import Writer, values
 
 
@@ -42,6 +43,7 @@ def _escape_like(text: str) -> str:
 class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
+        self.writer = writer
         self.sql = writer.sql
 
     @contextmanager
@@ -62,7 +64,8 @@ class Reads:
     def catalogue(self, f: CatalogueFilter, day: date,
                   known_at: str | None = None) -> tuple[list[StandardRows], bool]:
         """One page of standards that existed on `day`, in code order, and
-        whether more follow."""
+        whether more follow. `q` finds titles, and the text of the files of
+        the edition each row speaks of (the one in force)."""
         when, params = recorded("s", known_at)
         where = [when, "s.valid_from <= ?", "? < s.valid_to"]
         params += [day.isoformat(), day.isoformat()]
@@ -73,20 +76,48 @@ class Reads:
         if f.category is not None:  # a range of codes: the index on code serves it
             where.append("s.code > ? AND s.code < ?")
             params += [f"JGSW{f.category}", f"JGSW{f.category}999z"]
-        if f.q:
-            where.append("s.title LIKE ? ESCAPE '\\'")
-            params.append(f"%{_escape_like(f.q)}%")
         if f.after is not None:
             where.append("s.code > ?")
             params.append(f.after)
         with self.cursor() as c:
+            by_title, docs = "0", search.matching(c, self.writer, f.q) if f.q else None
+            if f.q:
+                by_title, title_param = "s.title LIKE ? ESCAPE '\\'", f"%{_escape_like(f.q)}%"
+                text_sql, text_params = self._in_text(known_at, docs)
+                where.append(f"({by_title} OR {text_sql})")
+                params = [title_param, *params, title_param, *text_params]
             states = self._rows(
-                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
-                f"WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?", [*params, f.limit + 1])
+                c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title, {by_title} "
+                f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
+                [*params, f.limit + 1])
             more = len(states) > f.limit
             states = states[: f.limit]
             rows = self._gather(c, [s[0] for s in states], known_at)
-        return [replace(rows[s[0]], state=tuple(s[1:])) for s in states], more
+            found = {s[0]: self._found_in_text(c, s[0], s[2], f.q, docs, known_at)
+                     for s in states if f.q and docs and not s[5]}
+        return [replace(rows[s[0]], state=tuple(s[1:5]), found=found.get(s[0], {"matched_in": "title"})
+                        if f.q else None) for s in states], more
+
+    def _in_text(self, known_at: str | None, docs: Any) -> tuple[str, list[Any]]:
+        """SQL: the row's edition has a file whose text is one of `docs`."""
+        if not docs:
+            return "1 = 0", []
+        when, params = recorded("ef", known_at)
+        return (f"EXISTS (SELECT 1 FROM edition_files ef JOIN content_text t ON t.sha256 = ef.sha256 "
+                f"WHERE ef.code = s.code AND ef.year = s.edition_year AND {when} "
+                f"AND {self.writer.among('t.doc')})", [*params, self.writer.members(docs)])
+
+    def _found_in_text(self, c: Any, code: str, year: int, q: str, docs: Any,
+                       known_at: str | None) -> dict[str, Any]:
+        """Which file of the edition holds `q`, and the text around it."""
+        when, params = recorded("ef", known_at)
+        for name, doc in self._rows(c, "SELECT ef.name, t.doc FROM edition_files ef JOIN content_text t "
+                                    f"ON t.sha256 = ef.sha256 WHERE ef.code = ? AND ef.year = ? AND {when} "
+                                    "ORDER BY ef.name", [code, year, *params]):
+            if doc in docs:
+                return {"matched_in": "text", "matched_file": name,
+                        "snippet": search.snippet(c, self.writer, doc, q)}
+        return {"matched_in": "text"}
 
     def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, StandardRows]:
         out: dict[str, StandardRows] = {}
@@ -229,5 +260,21 @@ class Reads:
         out = {}
         for table in TABLES:
             out[table] = self._all(f"SELECT * FROM {table} ORDER BY 1, 2, 3")
+        for table in TEXT_TABLES:
+            out[table] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                          for row in self._all(f"SELECT * FROM {table} ORDER BY 1")]
         out["projection_position"] = self._all("SELECT * FROM projection_position ORDER BY name")
         return out
+
+    # ---------------------------------------------------------------- files
+    def texts(self, sha256s: list[str]) -> dict[str, tuple[str, str | None, int]]:
+        """sha256 -> (status, detail, characters) of each content's text."""
+        if not sha256s:
+            return {}
+        rows = self._all(f"SELECT sha256, status, detail, LENGTH(text) FROM content_text "
+                         f"WHERE {self.writer.among('sha256')}", (self.writer.members(sha256s),))
+        return {sha: (status, detail, n) for sha, status, detail, n in rows}
+
+    def text_of(self, sha256: str) -> str | None:
+        rows = self._all("SELECT text FROM content_text WHERE sha256 = ?", (sha256,))
+        return rows[0][0] if rows else None

@@ -1,6 +1,8 @@
 """Recreate every projection from the event log: replay it in recorded order
 through the same Projector the commands use, and write all rows and the
-position in one transaction (readers see the old rows until it commits)."""
+position in one transaction (readers see the old rows until it commits).
+The text of files is extracted again from the stored contents, in the order
+the log first names them (projections/search.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.domain import Standard
+from projections import contents, search, text
 from projections.documents import to_column
 from projections.projector import Projector
 from projections.schema import OPEN
@@ -57,6 +61,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
     tracks: dict[Any, Track] = {}
     users: dict[str, tuple[Any, ...]] = {}
     originators: list[tuple[str, str, str]] = []
+    firsts: dict[str, str] = {}  # sha256 -> media type, in the order the log first names them
     last = 0
     with app.recorder.datastore.transaction(commit=True) as c:
         writer.clear(c)
@@ -64,6 +69,8 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
             closed: dict[str, list[tuple[Any, ...]]] = {}
             for n in batch:
                 event = app.mapper.to_domain_event(n)
+                if isinstance(event, Standard.FileAttached):
+                    firsts.setdefault(event.sha256, event.media_type)
                 t = tracks.setdefault(event.originator_id, Track())
                 state, after, at, change = projector.step(t.state, t.slices, t.last_at, event)
                 for key in change.close:
@@ -91,6 +98,8 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
             writer.insert(c, table, rows)
         writer.insert(c, "users", list(users.values()))
         writer.insert(c, "originators", originators)
+        search.rebuild(c, writer, firsts.items(), lambda sha256: contents.copy_to_file(c, writer, sha256),
+                       text.extract)
         if last:
             writer.advance(c, last)
     return last

@@ -12,8 +12,9 @@ from typing import Any
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from lifecycle.files import Staged
 from lifecycle.idempotency import Claim
-from projections import chain
+from projections import chain, contents, search
 from projections.schema import STATEMENTS
 from projections.writer import Writer, values
 
@@ -30,11 +31,18 @@ class ProjectingMixin:
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
+        for staged in kwargs.get("contents") or ():
+            self._store_content(c, staged)
         changes = kwargs.get("projection")
         if changes:
             for change in changes:
                 self.writer.apply(c, change)
             self.writer.advance(c, max(ids))
+
+    def _store_content(self, c: Any, staged: Staged) -> None:
+        """The bytes an event names, with their text, unless the store holds them already."""
+        if contents.store(c, self.writer, staged):
+            search.index(c, self.writer, staged.sha256, staged.text)
 
     def _claim_idempotency_key(self, c: Any, claim: Claim) -> None:
         """Record the command's Idempotency-Key with its events: a second

@@ -13,6 +13,7 @@ from lifecycle.config import Settings
 from lifecycle.domain import standard_id
 from lifecycle.numbering import StandardCode
 from projections.audit import AuditLog
+from projections.contents import Contents
 from projections.projector import Projector
 from projections.queries import Reads
 from projections.recorder import ProjectingMixin
@@ -29,6 +30,7 @@ class Register(StandardsApp):
             raise TypeError(f"{type(recorder).__name__} does not write projections: "
                             "build the register with api.bootstrap")
         self.reads = Reads(recorder.datastore, recorder.writer)
+        self.contents = Contents(recorder.datastore, recorder.writer)
         self.projection = Projector(settings.zone)
         self.audit = AuditLog(self)
 

@@ -17,6 +17,12 @@ BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effe
          "trial", "withdrawn_on", "replaces", "replaced_by")
 
 
+def files_view(files: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A draft's or edition's files, by name: name, media_type, size, sha256."""
+    return [{"name": name, "media_type": f["media_type"], "size": f["size"], "sha256": f["sha256"]}
+            for name, f in sorted((files or {}).items())]
+
+
 def load_edition(raw: dict[str, Any]) -> Edition:
     values = dict(raw)
     for name in _DATES:
@@ -37,7 +43,8 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         "number": edition_number(code, raw["year"]),
         "status": status,
         "status_label": LABELS[status],
-        **{name: raw[name] for name in EDITION_FIELDS},
+        **{name: raw.get(name) for name in EDITION_FIELDS},
+        "files": files_view(raw.get("files")),
         "replaces": edition_number(code, raw["replaces"]),
         "replaced_by": edition_number(code, raw["replaced_by"]),
     }
@@ -59,6 +66,7 @@ def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
         "edited_by": d["edited_by"],
         "revision_of": edition_number(code, d["revision_of"]),
         "comments": d["comments"],
+        "files": files_view(d.get("files")),
     }
 
 
@@ -89,6 +97,8 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
         "version": rows.version,
         "stage": rows.stage,
     }
+    if rows.found is not None:
+        view.update(rows.found)
     if with_editions:
         view["editions"] = [
             {k: v for k, v in edition_view(code, raw, day, existing).items() if k in BRIEF}

@@ -35,6 +35,8 @@ COMMAND_ROLES = {
     "publish": {R.PUBLISHER},
     "withdraw": {R.APPROVER},
     "review": {R.APPROVER},
+    "attach_file": {R.DRAFTER},
+    "remove_file": {R.DRAFTER},
     "add_user": {R.ADMIN},
     "revoke_token": {R.ADMIN},
     "issue_token": {R.ADMIN},
