@@ -133,3 +133,4 @@ class Contents:
 def _count_chunks(c: Any, writer: Writer, sha256: str) -> int:
     c.execute(writer.sql("SELECT COUNT(*) FROM content_chunks WHERE sha256 = ?"), (sha256,))
     return int(values(c.fetchone())[0])
+

@@ -12,6 +12,7 @@ import psycopg
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from lifecycle.files import Staged
 from projections.recorder import ProjectingMixin
 from projections.schema import STATEMENTS
 from projections.writer import PostgresWriter
@@ -55,7 +56,8 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             self._after_insert(curs, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
+    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]],
+                      contents: Iterable[Staged] = ()) -> None:
         """Insert events at their original positions, with their chain links,
         all in one transaction."""
         table = self.events_table_name
@@ -65,6 +67,7 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
                 c.executemany(f"INSERT INTO {table} (notification_id, originator_id, "
                               "originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)", rows)
                 self.writer.insert(c, "event_chain", links)
+            self._import_contents(c, contents)
             # New events continue after the imported positions.
             c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
                       f"(SELECT MAX(notification_id) FROM {table}))")

@@ -39,6 +39,12 @@ class ProjectingMixin:
                 self.writer.apply(c, change)
             self.writer.advance(c, max(ids))
 
+    def _import_contents(self, c: Any, staged: Iterable[Staged]) -> None:
+        """Contents moved with a log (their text is extracted by the rebuild that follows)."""
+        for content in staged:
+            contents.store(c, self.writer, content)
+            content.source.close()
+
     def _store_content(self, c: Any, staged: Staged) -> None:
         """The bytes an event names, with their text, unless the store holds them already."""
         if contents.store(c, self.writer, staged):
@@ -79,7 +85,8 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
             self._after_insert(c, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]]) -> None:
+    def import_events(self, batches: Iterable[tuple[list[tuple[Any, ...]], list[tuple[int, str]]]],
+                      contents: Iterable[Staged] = ()) -> None:
         """Insert events at their original positions, with their chain links,
         all in one transaction (moving a log keeps every position and hash)."""
         with self.datastore.transaction(commit=True) as c:
@@ -88,6 +95,7 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
                               "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
                               [(p, o.hex, v, t, s) for p, o, v, t, s in rows])
                 self.writer.insert(c, "event_chain", links)
+            self._import_contents(c, contents)
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

@@ -27,7 +27,8 @@ from projections.documents import StandardRows, rows_of
 from projections.rebuild import notifications, replay
 from projections.views import standard_view
 
-FORMAT = "jgsw-catalogue-snapshot/1"
+FORMAT = "jgsw-catalogue-snapshot/2"  # /2: editions and drafts list their files (name, size, sha256)
+FORMAT_WITHOUT_FILES = "jgsw-catalogue-snapshot/1"  # still verified as written
 BOM = "\ufeff"
 NAME = re.compile(r"^catalogue-(\d{4}-\d{2}-\d{2})\.(json|csv|sha256)$")
 
@@ -54,20 +55,30 @@ def file_name(day: date, kind: str) -> str:
 
 
 # --------------------------------------------------------------------- render
-def document(day: date, position: int, head: str, rows: list[StandardRows]) -> dict[str, Any]:
+def document(day: date, position: int, head: str, rows: list[StandardRows],
+             fmt: str = FORMAT) -> dict[str, Any]:
+    views = [standard_view(r, day, with_editions=False) for r in rows]
+    if fmt == FORMAT_WITHOUT_FILES:
+        views = [_without_files(v) for v in views]
     return {
-        "format": FORMAT,
+        "format": fmt,
         "as_of": day.isoformat(),
         "position": position,
         "chain_head": head,
         "count": len(rows),
-        "standards": [standard_view(r, day, with_editions=False) for r in rows],
+        "standards": views,
     }
 
 
-def render_json(day: date, position: int, head: str, rows: list[StandardRows]) -> bytes:
+def _without_files(view: dict[str, Any]) -> dict[str, Any]:
+    """A standard as format /1 showed it, before editions had files."""
+    return {**view, **{part: {k: v for k, v in view[part].items() if k != "files"}
+                       for part in ("edition", "draft") if view.get(part) is not None}}
+
+
+def render_json(day: date, position: int, head: str, rows: list[StandardRows], fmt: str = FORMAT) -> bytes:
     """Stable keys, code order, no wall-clock time: the same inputs give the same bytes."""
-    text = json.dumps(document(day, position, head, rows), ensure_ascii=False, sort_keys=True,
+    text = json.dumps(document(day, position, head, rows, fmt), ensure_ascii=False, sort_keys=True,
                       indent=1)
     return (text + "\n").encode("utf-8")
 
@@ -299,6 +310,15 @@ def _check_sums(sums: Path, out: list[str]) -> None:
                        f"the file's is {actual}")
 
 
+def _format_of(doc: dict[str, Any], problems: list[str]) -> str:
+    """The snapshot format to render the log in: the file's own, if known."""
+    fmt = doc.get("format")
+    if fmt in (FORMAT, FORMAT_WITHOUT_FILES):
+        return str(fmt)
+    problems.append(f"format: file says {_show(fmt)}, expected {FORMAT!r}")
+    return FORMAT
+
+
 def verify(app: Any, json_path: Path | str,
            progress: Callable[[int, int], None] | None = None) -> tuple[list[str], dict[str, Any]]:
     """Prove a snapshot against the log. Returns (problems, facts); no
@@ -314,8 +334,7 @@ def verify(app: Any, json_path: Path | str,
         return [f"{path.name} is not valid JSON: {e}"], {}
     if not isinstance(doc, dict):
         return [f"{path.name} is JSON but not a snapshot: the top level is not an object"], {}
-    if doc.get("format") != FORMAT:
-        problems.append(f"format: file says {_show(doc.get('format'))}, expected {FORMAT!r}")
+    fmt = _format_of(doc, problems)
     try:
         day = date.fromisoformat(doc["as_of"])
     except (KeyError, TypeError, ValueError):
@@ -350,7 +369,7 @@ def verify(app: Any, json_path: Path | str,
         problems.append(f"chain table: records {_show(recorded)} at position {position}, the log "
                         f"gives {head}: the log was altered at or before position {position}")
 
-    want_bytes = render_json(day, position, head, rows)
+    want_bytes = render_json(day, position, head, rows, fmt)
     if raw != want_bytes:
         before = len(problems)
         want = json.loads(want_bytes)
@@ -364,6 +383,7 @@ def verify(app: Any, json_path: Path | str,
             problems.append(f"{path.name}: the bytes differ from the catalogue rebuilt from the log "
                             "(layout or key order), though every value matches")
 
+    _check_files(app, json.loads(want_bytes)["standards"], problems)
     sibling_csv = path.with_suffix(".csv")
     if sibling_csv.is_file():
         _compare_csv(sibling_csv.name, sibling_csv.read_bytes(), render_csv(day, rows), problems)
@@ -372,3 +392,13 @@ def verify(app: Any, json_path: Path | str,
         _check_sums(sums, problems)
     return problems, {"as_of": day.isoformat(), "position": position, "chain_head": head,
                       "count": len(rows)}
+
+
+def _check_files(app: Any, standards: list[dict[str, Any]], problems: list[str]) -> None:
+    """The store still holds the bytes of every file the snapshot lists."""
+    for view in standards:
+        for part in ("edition", "draft"):
+            for f in (view.get(part) or {}).get("files", []):
+                problem = app.contents.hash_problem(f["sha256"], f["size"])
+                if problem is not None:
+                    problems.append(f"{view['code']}: {part} file {f['name']!r} ({f['sha256']}): {problem}")

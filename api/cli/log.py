@@ -8,6 +8,7 @@ from typing import IO
 import click
 
 from api.cli.common import open_register, progress
+from projections.register import Register
 
 
 @click.command()
@@ -44,8 +45,22 @@ def verify() -> None:
     if broken is not None:
         click.echo(f"the chain breaks at position {broken.position}: {broken.problem}", err=True)
         sys.exit(2)
+    verify_contents(register)
     click.echo(head)
     click.echo(f"{last} events verified; head hash above", err=True)
+
+
+def verify_contents(register: Register) -> None:
+    """Re-hash every stored file; exit 2 naming the first that differs."""
+    from projections.verify_files import first_bad_content
+
+    with progress("files", register.log_position()) as bar:
+        checked, bad = first_bad_content(register, progress=bar.update)
+    if bad is not None:
+        click.echo(f"the file {bad.name!r} of {bad.code} (named at position {bad.position}) is "
+                   f"not its bytes: content {bad.sha256}: {bad.problem}", err=True)
+        sys.exit(2)
+    click.echo(f"{checked} stored files re-hashed", err=True)
 
 
 @click.command("export")
