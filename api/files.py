@@ -29,7 +29,7 @@ from api import ranges
 from api import schemas as s
 from api.auth import actor
 from api.bootstrap import service
-from api.idempotent import Answer, idempotent
+from api.idempotent import Answer, already_recorded, idempotent
 from api.problems import document, problem
 from api.standards import (
     COMMAND_ERRORS,
@@ -42,6 +42,7 @@ from api.standards import (
     When,
     answer,
     answer_at_version,
+    as_json,
     find_edition,
     guard,
     if_match,
@@ -128,7 +129,9 @@ def attach_file(code: str, name: str, reason: str | None = None) -> Response:
     files.check_name(name)
     media_type = files.media_type_of(request.content_type)
     files.check_media_type(media_type)
-    existed = _check_draft(parsed, expected, name)
+    # Refuse what the command would refuse before reading the body, unless
+    # this is a retry that gets the first answer.
+    existed = False if already_recorded() else _check_draft(parsed, expected, name)
     limit = service().settings.max_file_bytes
     if request.content_length is not None and request.content_length > limit:
         return _too_large(limit)
@@ -336,7 +339,7 @@ def disposition(name: str) -> str:
 @blp.arguments(s.Clocks, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, s.CompareOut)
 @documented(401, 404, 422)
-def compare(code: str, year: str, other: str, **clocks: Any) -> dict[str, Any]:
+def compare(code: str, year: str, other: str, **clocks: Any) -> Response:
     """From edition `other` to edition `year`: the fields that changed, the
     files added, removed and changed, and a unified diff of the text of each
     changed file that has text in both."""
@@ -371,4 +374,4 @@ def compare(code: str, year: str, other: str, **clocks: Any) -> dict[str, Any]:
                 lines = lines[:MAX_DIFF_LINES]
                 out["truncated"].append(name)
             out["diff"][name] = lines
-    return out
+    return as_json(out)  # already in its documented shape

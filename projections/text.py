@@ -115,7 +115,11 @@ def _pdf(source: IO[bytes], out: Collector) -> None:
         pages = reader.pages
         count = len(pages)
         for number in range(min(count, MAX_PAGES)):
-            out.add(pages[number].extract_text() or "")
+            page = pages[number]
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()  # a limit reached here fails the extraction (extract_text hides it)
+            out.add(page.extract_text() or "")
         out.pages_cut = count > MAX_PAGES  # type: ignore[attr-defined]
 
 
