@@ -80,10 +80,10 @@ class Reads:
             where.append("s.code > ?")
             params.append(f.after)
         with self.cursor() as c:
-            by_title, docs = "0", search.matching(c, self.writer, f.q) if f.q else None
+            by_title, docs = "0", search.candidates(c, self.writer, f.q) if f.q else None
             if f.q:
                 by_title, title_param = "s.title LIKE ? ESCAPE '\\'", f"%{_escape_like(f.q)}%"
-                text_sql, text_params = self._in_text(known_at, docs)
+                text_sql, text_params = self._in_text(known_at, f.q, docs)
                 where.append(f"({by_title} OR {text_sql})")
                 params = [title_param, *params, title_param, *text_params]
             states = self._rows(
@@ -93,31 +93,41 @@ class Reads:
             more = len(states) > f.limit
             states = states[: f.limit]
             rows = self._gather(c, [s[0] for s in states], known_at)
-            found = {s[0]: self._found_in_text(c, s[0], s[2], f.q, docs, known_at)
-                     for s in states if f.q and docs and not s[5]}
+            found = self._found_in_text(c, [s for s in states if not s[5]], f.q, known_at) if f.q else {}
         return [replace(rows[s[0]], state=tuple(s[1:5]), found=found.get(s[0], {"matched_in": "title"})
                         if f.q else None) for s in states], more
 
-    def _in_text(self, known_at: str | None, docs: Any) -> tuple[str, list[Any]]:
-        """SQL: the row's edition has a file whose text is one of `docs`."""
+    def _in_text(self, known_at: str | None, q: str, docs: Any) -> tuple[str, list[Any]]:
+        """SQL: the row's edition has a file whose text is one of `docs` and
+        (unless the grams were exact) holds `q`."""
         if not docs:
             return "1 = 0", []
         when, params = recorded("ef", known_at)
+        confirm, confirm_params = ("", []) if search.exact(q) else \
+            (f" AND {self.writer.position('t.text')} > 0", [q])
         return (f"EXISTS (SELECT 1 FROM edition_files ef JOIN content_text t ON t.sha256 = ef.sha256 "
                 f"WHERE ef.code = s.code AND ef.year = s.edition_year AND {when} "
-                f"AND {self.writer.among('t.doc')})", [*params, self.writer.members(docs)])
+                f"AND {self.writer.among('t.doc')}{confirm})",
+                [*params, self.writer.members(docs), *confirm_params])
 
-    def _found_in_text(self, c: Any, code: str, year: int, q: str, docs: Any,
-                       known_at: str | None) -> dict[str, Any]:
-        """Which file of the edition holds `q`, and the text around it."""
+    def _found_in_text(self, c: Any, states: list[tuple[Any, ...]], q: str,
+                       known_at: str | None) -> dict[str, dict[str, Any]]:
+        """code -> the first file (by name) of its edition that holds `q`, and
+        the text around it, for the rows found in text."""
+        if not states:
+            return {}
         when, params = recorded("ef", known_at)
-        for name, doc in self._rows(c, "SELECT ef.name, t.doc FROM edition_files ef JOIN content_text t "
-                                    f"ON t.sha256 = ef.sha256 WHERE ef.code = ? AND ef.year = ? AND {when} "
-                                    "ORDER BY ef.name", [code, year, *params]):
-            if doc in docs:
-                return {"matched_in": "text", "matched_file": name,
-                        "snippet": search.snippet(c, self.writer, doc, q)}
-        return {"matched_in": "text"}
+        years = {s[0]: s[2] for s in states}
+        files = [(code, name, doc) for code, year, name, doc in self._rows(
+            c, "SELECT ef.code, ef.year, ef.name, t.doc FROM edition_files ef JOIN content_text t "
+            f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('ef.code')} AND {when} "
+            "ORDER BY ef.code, ef.name", [self.writer.members(years), *params]) if years[code] == year]
+        texts = search.snippets(c, self.writer, sorted({doc for _, _, doc in files}), q)
+        out: dict[str, dict[str, Any]] = {}
+        for code, name, doc in files:
+            if code not in out and doc in texts:
+                out[code] = {"matched_in": "text", "matched_file": name, "snippet": texts[doc]}
+        return out
 
     def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, StandardRows]:
         out: dict[str, StandardRows] = {}

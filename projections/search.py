@@ -8,8 +8,9 @@ characters ("grams"), and `text_grams` keeps, per gram, the set of texts
 (`content_text.doc`) that hold it, as a serialised roaring bitmap (pyroaring).
 
 A query of one or two characters is one gram: its set is the answer. A longer
-query intersects the sets of its pairs and confirms each candidate with a
-substring test in SQL. The index is written with the event that first names
+query intersects the sets of its pairs (`candidates`); the catalogue's query
+confirms a candidate with a substring test only when it reaches its row, so
+a common query confirms a page's worth, not every text. The index is written with the event that first names
 a content, and rebuilt in log order by `rebuild`, so both give the same rows.
 `scripts/bench.py` measures it against a full `LIKE '%q%'` scan."""
 
@@ -101,34 +102,37 @@ def write_grams(c: Any, writer: Writer, sets: dict[str, BitMap]) -> None:
         writer.insert(c, "text_grams", rows[start:start + 5 * BATCH])
 
 
-def matching(c: Any, writer: Writer, query: str) -> BitMap:
-    """The docs whose text contains `query` (exactly, as a substring)."""
+def exact(query: str) -> bool:
+    """Whether `candidates` is exactly the set of texts containing `query`."""
+    return len(query) <= 2
+
+
+def candidates(c: Any, writer: Writer, query: str) -> BitMap:
+    """The docs whose text holds every gram of `query`: exactly those that
+    contain it if `exact(query)`, else a superset to confirm."""
     keys = keys_of(query)
     c.execute(writer.sql(f"SELECT docs FROM text_grams WHERE {writer.among('gram')}"),
               (writer.members(keys),))
     sets = [BitMap.deserialize(bytes(values(r)[0])) for r in c.fetchall()]
     if len(sets) < len(keys):
         return BitMap()
-    found = BitMap.intersection(*sets) if len(sets) > 1 else sets[0]
-    if len(query) <= 2 or not found:
-        return found
-    c.execute(writer.sql(f"SELECT doc FROM content_text WHERE {writer.among('doc')} "
-                         f"AND {writer.position('text')} > 0"),
-              (writer.members(list(found)), query))
-    return BitMap(int(values(r)[0]) for r in c.fetchall())
+    return BitMap.intersection(*sets) if len(sets) > 1 else sets[0]
 
 
-def snippet(c: Any, writer: Writer, doc: int, query: str, before: int = 30, after: int = 60) -> str | None:
-    """The text around the first place `query` occurs in doc's text."""
-    c.execute(writer.sql(f"SELECT {writer.position('text')}, LENGTH(text) FROM content_text WHERE doc = ?"),
-              (query, doc))
-    row = c.fetchone()
-    at, length = (int(v) for v in values(row)) if row else (0, 0)
-    if at <= 0:
-        return None
-    start = max(1, at - before)
-    stop = at + len(query) + after  # one past the last character shown
-    c.execute(writer.sql("SELECT substr(text, ?, ?) FROM content_text WHERE doc = ?"),
-              (start, stop - start, doc))
-    text = " ".join(str(values(c.fetchone())[0]).split())
-    return ("…" if start > 1 else "") + text + ("…" if stop <= length else "")
+def snippets(c: Any, writer: Writer, docs: list[int], query: str, before: int = 30,
+             after: int = 60) -> dict[int, str]:
+    """doc -> the text around the first place `query` occurs in it (docs
+    without it are left out), in one query."""
+    if not docs:
+        return {}
+    window = before + len(query) + after
+    c.execute(writer.sql(
+        f"SELECT doc, at, size, substr(text, CASE WHEN at > {before} THEN at - {before} ELSE 1 END, "
+        f"{window}) FROM (SELECT doc, text, {writer.position('text')} AS at, LENGTH(text) AS size "
+        f"FROM content_text WHERE {writer.among('doc')}) found WHERE at > 0"), (query, writer.members(docs)))
+    out = {}
+    for doc, at, size, text in map(values, c.fetchall()):
+        start = max(1, at - before)
+        out[int(doc)] = (("…" if start > 1 else "") + " ".join(str(text).split())
+                         + ("…" if start + window <= size else ""))
+    return out
