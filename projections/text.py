@@ -55,6 +55,7 @@ class Collector:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.size = 0
+        self.pages_cut = False  # MAX_PAGES stopped the reading
 
     def add(self, text: str) -> None:
         text = clean(text)
@@ -93,7 +94,7 @@ def extract(media_type: str, source: IO[bytes]) -> Extraction:
     finally:
         source.seek(0)
     text = out.text()
-    if getattr(out, "pages_cut", False):
+    if out.pages_cut:
         return Extraction("truncated", text, f"only the first {MAX_PAGES:,} pages are read")
     return Extraction("extracted", text) if text.strip() else \
         Extraction("empty", detail="the file has no text layer (a scan?)")
@@ -120,7 +121,7 @@ def _pdf(source: IO[bytes], out: Collector) -> None:
             if contents is not None:
                 contents.get_data()  # a limit reached here fails the extraction (extract_text hides it)
             out.add(page.extract_text() or "")
-        out.pages_cut = count > MAX_PAGES  # type: ignore[attr-defined]
+        out.pages_cut = count > MAX_PAGES
 
 
 def archive(source: IO[bytes]) -> zipfile.ZipFile:
@@ -201,7 +202,7 @@ def _ofd(source: IO[bytes], out: Collector) -> None:
         document = xml(doc_path)
         for page in document.iterfind("ofd:Pages/ofd:Page", ns):
             if pages_read >= MAX_PAGES:
-                out.pages_cut = True  # type: ignore[attr-defined]
+                out.pages_cut = True
                 return
             pages_read += 1
             content = xml(_ofd_path(posixpath.dirname(doc_path), page.get("BaseLoc", "")))

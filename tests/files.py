@@ -96,18 +96,20 @@ def stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length " + str(len(data)).encode() + b" " + extra + b" >>\nstream\n" + data + b"\nendstream"
 
 
-def pdf_with_text(text: str = "Hello", padding: int = 0) -> bytes:
-    """One page showing `text` (ASCII, Helvetica); `padding` bytes of an
-    unreferenced binary stream make it as large as wanted."""
-    content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+def pdf_with_text(text: str = "Hello", padding: int = 0, pages: int = 1) -> bytes:
+    """`pages` pages showing `text` (ASCII, Helvetica; page n adds " n"); `padding`
+    bytes of an unreferenced binary stream make it as large as wanted."""
+    kids = " ".join(f"{4 + 2 * n} 0 R" for n in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        stream(content),
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    for n in range(pages):
+        shown = text if pages == 1 else f"{text} {n + 1}"
+        objects += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * n} 0 R "
+                    "/Resources << /Font << /F1 3 0 R >> >> >>".encode(),
+                    stream(f"BT /F1 12 Tf 72 720 Td ({shown}) Tj ET".encode())]
     if padding:
         objects.append(stream(bytes(range(256)) * (padding // 256)))
     return pdf(objects)
