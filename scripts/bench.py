@@ -572,11 +572,13 @@ class Bench:
         self.env = {**os.environ, "LIFECYCLE_DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1"}
         self.settings = Settings(database_url=self.url)
         self.meta = meta
+        self.events = meta["events"]
         try:
-            self.rebuild()
-            self.in_process()
-            self.snapshot()
-            self.http()
+            if self.args.only != "documents":
+                self.rebuild()
+                self.in_process()
+                self.snapshot()
+                self.http()
             self.files_http()
             self.search()
         finally:
@@ -909,6 +911,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="where to write the results (default var/bench/results-N.json)")
     p.add_argument("--cache", type=Path, default=ROOT / "var" / "bench", help="where cached stores live")
     p.add_argument("--load-seconds", type=float, default=10.0, help="length of each HTTP load (full runs)")
+    p.add_argument("--only", choices=("all", "documents"), default="all",
+                   help="documents: only the figures of issue 11 (files over HTTP, search)")
     p.add_argument("--search-chars", type=int, default=60_000,
                    help="characters of each standard's text in the search store (full runs; --quick: 2,000 "
                         "over 300 standards)")
