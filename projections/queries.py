@@ -76,57 +76,83 @@ class Reads:
         if f.category is not None:  # a range of codes: the index on code serves it
             where.append("s.code > ? AND s.code < ?")
             params += [f"JGSW{f.category}", f"JGSW{f.category}999z"]
-        if f.after is not None:
-            where.append("s.code > ?")
-            params.append(f.after)
         with self.cursor() as c:
-            by_title, docs = "0", search.candidates(c, self.writer, f.q) if f.q else None
             if f.q:
-                by_title, title_param = "s.title LIKE ? ESCAPE '\\'", f"%{_escape_like(f.q)}%"
-                text_sql, text_params = self._in_text(known_at, f.q, docs)
-                where.append(f"({by_title} OR {text_sql})")
-                params = [title_param, *params, title_param, *text_params]
-            states = self._rows(
-                c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title, {by_title} "
-                f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
-                [*params, f.limit + 1])
-            more = len(states) > f.limit
-            states = states[: f.limit]
+                states, more = self._search_page(c, where, params, f, known_at)
+            else:
+                states = self._states(c, where, params, f.after, f.limit + 1)
+                more = len(states) > f.limit
+                states = [(*state, None) for state in states[: f.limit]]
             rows = self._gather(c, [s[0] for s in states], known_at)
-            found = self._found_in_text(c, [s for s in states if not s[5]], f.q, known_at) if f.q else {}
-        return [replace(rows[s[0]], state=tuple(s[1:5]), found=found.get(s[0], {"matched_in": "title"})
-                        if f.q else None) for s in states], more
+        return [replace(rows[s[0]], state=tuple(s[1:5]), found=s[5]) for s in states], more
 
-    def _in_text(self, known_at: str | None, q: str, docs: Any) -> tuple[str, list[Any]]:
-        """SQL: the row's edition has a file whose text is one of `docs` and
-        (unless the grams were exact) holds `q`."""
+    def _states(self, c: Any, where: list[str], params: list[Any], after: str | None, limit: int,
+                title_like: str | None = None, codes: list[str] | None = None) -> list[tuple[Any, ...]]:
+        """Catalogue rows in code order after `after`: code, status,
+        edition_year, level, title. With `title_like`, only rows whose title
+        is LIKE it or whose code is one of `codes`, and whether the title is."""
+        where, params, flag, flag_params = list(where), list(params), "", []
+        if after is not None:
+            where.append("s.code > ?")
+            params.append(after)
+        if title_like is not None:
+            like = "s.title LIKE ? ESCAPE '\\'"
+            flag, flag_params = f", {like}", [title_like]
+            where.append(f"({like} OR {self.writer.among('s.code')})" if codes else like)
+            params += [title_like, self.writer.members(codes)] if codes else [title_like]
+        return self._rows(c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title{flag} "
+                          f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
+                          [*flag_params, *params, limit])
+
+    def _search_page(self, c: Any, where: list[str], params: list[Any], f: CatalogueFilter,
+                     known_at: str | None) -> tuple[list[tuple[Any, ...]], bool]:
+        """A page of rows whose title holds `q` or whose edition's files'
+        text does. The candidates of the text index name editions; rows are
+        read a page at a time in code order and only their texts are confirmed
+        (and cut into snippets), so a common query reads a page's worth of
+        text, never every text (projections/search.py)."""
+        assert f.q is not None
+        files = self._candidate_files(c, search.candidates(c, self.writer, f.q), known_at)
+        codes = sorted({code for code, _ in files})
+        out: list[tuple[Any, ...]] = []
+        after = f.after
+        while len(out) <= f.limit:
+            batch = self._states(c, where, params, after, f.limit + 1, f"%{_escape_like(f.q)}%", codes)
+            wanted = {doc for s in batch if not s[5] for _, doc in files.get((s[0], s[2]), [])}
+            texts = search.snippets(c, self.writer, sorted(wanted), f.q)
+            for s in batch:
+                found = self._found(bool(s[5]), files.get((s[0], s[2]), []), texts)
+                if found is not None:
+                    out.append((*s[:5], found))
+            if len(batch) <= f.limit:
+                break
+            after = batch[-1][0]
+        return out[: f.limit], len(out) > f.limit
+
+    @staticmethod
+    def _found(by_title: bool, files: list[tuple[str, int]], texts: dict[int, str]) -> dict[str, Any] | None:
+        """How a row was found: its title, else the first file of its edition
+        (by name) whose text holds the query; None if neither (a candidate the
+        text did not confirm)."""
+        if by_title:
+            return {"matched_in": "title"}
+        for name, doc in files:
+            if doc in texts:
+                return {"matched_in": "text", "matched_file": name, "snippet": texts[doc]}
+        return None
+
+    def _candidate_files(self, c: Any, docs: Any, known_at: str | None) -> dict[tuple[str, int],
+                                                                                 list[tuple[str, int]]]:
+        """(code, edition year) -> [(file name, doc)] of the files whose text is a candidate."""
+        out: dict[tuple[str, int], list[tuple[str, int]]] = {}
         if not docs:
-            return "1 = 0", []
+            return out
         when, params = recorded("ef", known_at)
-        confirm, confirm_params = ("", []) if search.exact(q) else \
-            (f" AND {self.writer.position('t.text')} > 0", [q])
-        return (f"EXISTS (SELECT 1 FROM edition_files ef JOIN content_text t ON t.sha256 = ef.sha256 "
-                f"WHERE ef.code = s.code AND ef.year = s.edition_year AND {when} "
-                f"AND {self.writer.among('t.doc')}{confirm})",
-                [*params, self.writer.members(docs), *confirm_params])
-
-    def _found_in_text(self, c: Any, states: list[tuple[Any, ...]], q: str,
-                       known_at: str | None) -> dict[str, dict[str, Any]]:
-        """code -> the first file (by name) of its edition that holds `q`, and
-        the text around it, for the rows found in text."""
-        if not states:
-            return {}
-        when, params = recorded("ef", known_at)
-        years = {s[0]: s[2] for s in states}
-        files = [(code, name, doc) for code, year, name, doc in self._rows(
-            c, "SELECT ef.code, ef.year, ef.name, t.doc FROM edition_files ef JOIN content_text t "
-            f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('ef.code')} AND {when} "
-            "ORDER BY ef.code, ef.name", [self.writer.members(years), *params]) if years[code] == year]
-        texts = search.snippets(c, self.writer, sorted({doc for _, _, doc in files}), q)
-        out: dict[str, dict[str, Any]] = {}
-        for code, name, doc in files:
-            if code not in out and doc in texts:
-                out[code] = {"matched_in": "text", "matched_file": name, "snippet": texts[doc]}
+        for code, year, name, doc in self._rows(
+                c, "SELECT ef.code, ef.year, ef.name, t.doc FROM edition_files ef JOIN content_text t "
+                f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('t.doc')} AND {when} "
+                "ORDER BY ef.code, ef.year, ef.name", [self.writer.members(docs), *params]):
+            out.setdefault((code, year), []).append((name, doc))
         return out
 
     def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, StandardRows]:
