@@ -98,7 +98,7 @@ class Reads:
         if title_like is not None:
             like = "s.title LIKE ? ESCAPE '\\'"
             flag, flag_params = f", {like}", [title_like]
-            where.append(f"({like} OR {self.writer.among('s.code')})" if codes else like)
+            where.append(f"({like} OR {self.writer.among('s.code', filter_only=True)})" if codes else like)
             params += [title_like, self.writer.members(codes)] if codes else [title_like]
         return self._rows(c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title{flag} "
                           f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
@@ -150,7 +150,7 @@ class Reads:
         when, params = recorded("ef", known_at)
         for code, year, name, doc in self._rows(
                 c, "SELECT ef.code, ef.year, ef.name, t.doc FROM edition_files ef JOIN content_text t "
-                f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('t.doc')} AND {when} "
+                f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('t.doc', filter_only=True)} AND {when} "
                 "ORDER BY ef.code, ef.year, ef.name", [self.writer.members(docs), *params]):
             out.setdefault((code, year), []).append((name, doc))
         return out

@@ -35,9 +35,11 @@ class Writer:
         """SQL: the character position of the parameter in `text` (0 if absent)."""
         return f"instr({text}, ?)"
 
-    def among(self, column: str) -> str:
-        """SQL: `column` is one of a list given as one parameter (`members`)."""
-        return f"{column} IN (SELECT value FROM json_each(?))"
+    def among(self, column: str, filter_only: bool = False) -> str:
+        """SQL: `column` is one of a list given as one parameter (`members`).
+        `filter_only`: never let SQLite drive an index search from the list (a
+        long list would be walked once per row of the outer table)."""
+        return f"{'+' if filter_only else ''}{column} IN (SELECT value FROM json_each(?))"
 
     def members(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
@@ -90,7 +92,7 @@ class PostgresWriter(Writer):
     def position(self, text: str) -> str:
         return f"strpos({text}, ?)"
 
-    def among(self, column: str) -> str:
+    def among(self, column: str, filter_only: bool = False) -> str:
         return f"{column} = ANY(?)"
 
     def members(self, values: Iterable[Any]) -> Any:
