@@ -259,12 +259,20 @@ def search_stores(bench: Any, n: int, chars: int) -> tuple[str, str]:
     from urllib.parse import urlparse, urlunparse
 
     pg_url = urlunparse(urlparse(PG_SERVER)._replace(path=f"/{pg_name}"))
-    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=10) as admin:
+    try:
+        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as e:
+        from scripts.bench import BenchError
+
+        raise BenchError(f"search: no PostgreSQL server at {PG_SERVER} (LIFECYCLE_TEST_POSTGRES_URL): {e}") from None
+    with admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (pg_name,)).fetchone()
         ready = exists and _pg_ready(pg_url)
         if not ready:
-            if exists:
-                admin.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
+            stale = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                  (f"lifecycle_bench_search_{n}_{chars}_%",)).fetchall()
+            for (name,) in stale:  # an older schema's copy, or a half-made one
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{pg_name}"')
     if not ready:
         from api.bootstrap import bootstrap
