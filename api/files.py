@@ -48,6 +48,7 @@ from api.standards import (
     if_match,
     load,
     path_code,
+    precondition_required,
     respond,
     run,
 )
@@ -125,7 +126,7 @@ def attach_file(code: str, name: str, reason: str | None = None) -> Response:
     try:
         expected = if_match()
     except PreconditionRequired:
-        return _precondition_required(parsed)
+        return precondition_required(parsed)
     files.check_name(name)
     media_type = files.media_type_of(request.content_type)
     files.check_media_type(media_type)
@@ -169,13 +170,6 @@ def remove_file(code: str, name: str, reason: str | None = None) -> Response:
 
 for _command in (commands.AttachFile, commands.RemoveFile):  # the guard reads their roles
     COMMAND_ROUTES[f"{blp.name}.{_command.spec.name}"] = _command
-
-
-def _precondition_required(code: StandardCode) -> Response:
-    if not service().reads.exists(str(code)):
-        raise NotFound(f"no standard {code}", code=str(code))
-    return problem(428, "this command needs If-Match with the ETag you last read "
-                   "(GET the standard first)", kind="precondition-required")
 
 
 def _check_draft(code: StandardCode, expected: int | None, name: str) -> bool:

@@ -145,15 +145,20 @@ def current(code: numbering.StandardCode) -> None:
         raise NotFound(f"no standard {code}", code=str(code))
 
 
+def precondition_required(code: numbering.StandardCode) -> Response:
+    """428 for a command without If-Match (404 first if there is no such standard)."""
+    current(code)
+    return problem(428, "this command needs If-Match with the ETag you last read "
+                   "(GET the standard first)", kind="precondition-required")
+
+
 def run(code_text: str, command: type[commands.StandardCommand], **fields: Any) -> Response:
     """Check If-Match, send the command once (Idempotency-Key), answer with the new state."""
     code = path_code(code_text)
     try:
         expected = if_match()
     except PreconditionRequired:
-        current(code)  # 404 first if there is no such standard
-        return problem(428, "this command needs If-Match with the ETag you last read "
-                       "(GET the standard first)", kind="precondition-required")
+        return precondition_required(code)
 
     def send() -> Answer:
         return answer(service().handle(command(code=code, expected_version=expected, actor=actor(),
