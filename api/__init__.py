@@ -87,9 +87,10 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     api = ProblemApi(app)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)
-    from api import audit, meta, pages, reviews, standards, subscriptions
+    from api import audit, files, meta, pages, reviews, standards, subscriptions
 
     api.register_blueprint(standards.blp, url_prefix=PREFIX)
+    api.register_blueprint(files.blp, url_prefix=PREFIX)
     api.register_blueprint(audit.blp, url_prefix=PREFIX)
     api.register_blueprint(meta.blp, url_prefix=PREFIX)
     api.register_blueprint(reviews.blp, url_prefix=PREFIX)

@@ -54,11 +54,25 @@ def _mismatch() -> Response:
                    errors={HEADER: ["already used with another method, path or body"]})
 
 
-def idempotent(command: Callable[[], Answer],
-               answer_at: Callable[[str, int], Answer]) -> Answer | Response:
+def _scoped(header: str) -> str:
+    """A key belongs to the user who sent it."""
+    return f"{actor()}:{header.strip()}"
+
+
+def already_recorded() -> bool:
+    """This request carries an Idempotency-Key whose command is recorded: its
+    answer is the first one, whatever the standard's state is now."""
+    header = request.headers.get(HEADER)
+    return (header is not None and not _bad_key(header.strip())
+            and service().reads.idempotency(_scoped(header)) is not None)
+
+
+def idempotent(command: Callable[[], Answer], answer_at: Callable[[str, int], Answer],
+               request_hash: str | None = None) -> Answer | Response:
     """Run `command` (returning (body, status, headers)) at most once per key.
     `answer_at(code, version)` rebuilds an answer if the first one was never
-    stored (the process died between recording and answering)."""
+    stored (the process died between recording and answering). A streamed
+    body (a file) is hashed by its route and given as `request_hash`."""
     header = request.headers.get(HEADER)
     if header is None:
         return command()
@@ -66,7 +80,7 @@ def idempotent(command: Callable[[], Answer],
         return problem(400, f"{HEADER} must be 1 to {MAX_KEY} printable ASCII characters",
                        kind="bad-idempotency-key")
     app = service()
-    key = IdempotencyKey(f"{actor()}:{header.strip()}", _request_hash())
+    key = IdempotencyKey(_scoped(header), request_hash or _request_hash())
     stored = app.reads.idempotency(key.key)
     if stored is None:
         try:

@@ -31,6 +31,7 @@ STATUS_OF = {
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
     errors.StaleVersion: 412,
+    errors.UnsupportedMedia: 415,
 }
 
 
@@ -64,7 +65,9 @@ ERROR_DESCRIPTIONS = {
     409: "invalid transition or conflict",
     412: "If-Match is stale: the standard changed since you read it",
     413: "the body is larger than the limit",
-    415: "the body is not sent as JSON (Content-Type: application/json)",
+    415: ("the body is not sent as JSON, or a file's media type is not accepted "
+          "or its bytes are not of that type"),
+    416: "no range of the Range header overlaps the file (Content-Range: bytes */size)",
     422: "invalid input: `errors` names each field",
     428: "If-Match required: GET the standard first",
     503: "the store cannot answer or write; nothing was recorded (Retry-After)",
@@ -72,6 +75,8 @@ ERROR_DESCRIPTIONS = {
 HEADER_DOCS = {
     401: {"WWW-Authenticate": {"description": "the scheme to use (Bearer)",
                                "schema": {"type": "string"}}},
+    416: {"Content-Range": {"description": "bytes */size", "schema": {"type": "string"},
+                            "required": True}},
     503: {"Retry-After": {"description": "seconds to wait before trying again",
                           "schema": {"type": "string"}, "required": True}},
 }

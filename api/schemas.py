@@ -289,7 +289,9 @@ class CatalogueQuery(Clocks):
                                 metadata={"pattern": CATEGORY})
     status = ma.fields.String(validate=validate.OneOf(STANDARD_STATUSES))
     level = ma.fields.String(validate=validate.OneOf(LEVELS))
-    q = Text(max_length=100, metadata={"description": "text in any title"})
+    q = Text(max_length=100, metadata={"description": "text in a title, or in the files of the edition "
+                                                      "in force (Chinese as substrings, from one "
+                                                      "character); rows found in text say so"})
     after = ma.fields.String(validate=[validate.Length(max=NUMBER_TEXT),
                                        by_numbering_rule(numbering.parse_code)],
                              metadata={"description": "cursor: the last code of the previous page"})
@@ -303,7 +305,32 @@ class CatalogueSheetQuery(CatalogueQuery):
         exclude = ("after", "limit")
 
 
+class FileReason(Strict):
+    """The query of a file command: its body is the file itself."""
+
+    reason = Text(**REASON)
+
+
 # ------------------------------------------------------------------ output
+class FileOut(ma.Schema):
+    name = ma.fields.String(metadata={"example": "标准正文.pdf"})
+    media_type = ma.fields.String(metadata={"example": "application/pdf"})
+    size = ma.fields.Integer(metadata={"description": "bytes"})
+    sha256 = ma.fields.String(metadata={"description": "SHA-256 of the bytes, hex; the download's ETag"})
+
+
+class TextOut(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf(("extracted", "truncated", "empty", "none", "failed")),
+                              metadata={"description": "extracted; truncated (a limit stopped it); empty "
+                                                       "(no text layer); none (not a text format); failed "
+                                                       "(`detail` says why; the file is stored all the "
+                                                       "same)"})
+    characters = ma.fields.Integer()
+    detail = ma.fields.String(allow_none=True)
+
+
+class FileWithText(FileOut):
+    text = ma.fields.Nested(TextOut)
 class AmendmentOut(ma.Schema):
     n = ma.fields.Integer(metadata={"example": 1})
     number = ma.fields.String(allow_none=True, metadata={
@@ -358,6 +385,7 @@ class EditionOut(ma.Schema):
     paperwork_due = ma.fields.String(allow_none=True)
     paperwork_completed_on = ma.fields.String(allow_none=True)
     paperwork_completed_by = ma.fields.String(allow_none=True)
+    files = ma.fields.List(ma.fields.Nested(FileOut), metadata={"description": "bound by the approval"})
 
 
 class DraftOut(ma.Schema):
@@ -375,6 +403,7 @@ class DraftOut(ma.Schema):
     edited_by = ma.fields.List(ma.fields.String())
     revision_of = ma.fields.String(allow_none=True)
     comments = ma.fields.List(ma.fields.String())
+    files = ma.fields.List(ma.fields.Nested(FileOut))
 
 
 class StandardOut(ma.Schema):
@@ -397,6 +426,10 @@ class StandardOut(ma.Schema):
                        "corrected by withdrawing again or cancelled)"})
     editions = ma.fields.List(ma.fields.Dict())
     reviews = ma.fields.List(ma.fields.Dict())
+    matched_in = ma.fields.String(validate=validate.OneOf(("title", "text")),
+                                  metadata={"description": "with `q`: where the row was found"})
+    matched_file = ma.fields.String(metadata={"description": "with `q`, found in text: the file holding it"})
+    snippet = ma.fields.String(metadata={"description": "with `q`, found in text: the text around it"})
 
 
 class Page(ma.Schema):
@@ -533,3 +566,37 @@ class HealthOut(ma.Schema):
     position = ma.fields.Integer()
     projections = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 
+
+class FileAnswer(StandardOut):
+    file = ma.fields.Nested(FileWithText, metadata={"description": "the file just attached, and what "
+                                                                    "was extracted from it"})
+
+
+class FilePage(Page):
+    items = ma.fields.List(ma.fields.Nested(FileWithText))
+
+
+class FileChange(ma.Schema):
+    name = ma.fields.String()
+    old = ma.fields.Nested(FileOut)
+    new = ma.fields.Nested(FileOut)
+
+
+class FileChanges(ma.Schema):
+    added = ma.fields.List(ma.fields.Nested(FileOut))
+    removed = ma.fields.List(ma.fields.Nested(FileOut))
+    changed = ma.fields.List(ma.fields.Nested(FileChange))
+    unchanged = ma.fields.List(ma.fields.String())
+
+
+class CompareOut(ma.Schema):
+    from_ = ma.fields.String(data_key="from", metadata={"description": "the older edition (`other`)"})
+    to = ma.fields.String(metadata={"description": "the edition compared with it (`year`)"})
+    changed_fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), data_key="fields",
+                                    metadata={"description": "field -> {old, new}, for each field that "
+                                                             "changed"})
+    files = ma.fields.Nested(FileChanges)
+    diff = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+                          metadata={"description": "file name -> unified diff lines of its text, for each "
+                                                   "changed file with text in both editions"})
+    truncated = ma.fields.List(ma.fields.String(), metadata={"description": "files whose diff was cut"})

@@ -155,6 +155,13 @@ def current(code: numbering.StandardCode) -> None:
         raise NotFound(f"no standard {code}", code=str(code))
 
 
+def precondition_required(code: numbering.StandardCode) -> Response:
+    """428 for a command without If-Match (404 first if there is no such standard)."""
+    current(code)
+    return problem(428, "this command needs If-Match with the ETag you last read "
+                   "(GET the standard first)", kind="precondition-required")
+
+
 def run(code_text: str, command: type[commands.StandardCommand], status: int = 200,
         **fields: Any) -> Response:
     """Check If-Match, send the command once (Idempotency-Key), answer with the new state."""
@@ -162,9 +169,7 @@ def run(code_text: str, command: type[commands.StandardCommand], status: int = 2
     try:
         condition = if_match()
     except PreconditionRequired:
-        current(code)  # 404 first if there is no such standard
-        return problem(428, "this command needs If-Match with the ETag you last read "
-                       "(GET the standard first)", kind="precondition-required")
+        return precondition_required(code)
 
     def send() -> Answer:
         expected = expected_version(code, condition)
@@ -350,11 +355,16 @@ def edition(code: str, year: str, as_of: date | None = None,
     """One edition, whole."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
+    return edition_view(rows.code, find_edition(rows, year, when), when.day, rows.editions)
+
+
+def find_edition(rows: StandardRows, year: str, when: When) -> dict[str, Any]:
+    """The edition a path names (404 unless it existed on the day)."""
     wanted = edition_year(rows.code, year)
     existing = editions_on(rows, when.day)
     for raw in existing:
         if raw["year"] == wanted:
-            return edition_view(rows.code, raw, when.day, rows.editions)
+            return raw
     raise NotFound(f"{rows.code} has no edition {year!r} {when.describe()}",
                    editions=[f"{rows.code}—{raw['year']}" for raw in existing])
 

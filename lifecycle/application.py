@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from lifecycle.commands import (
 from lifecycle.config import Settings
 from lifecycle.domain import Standard, standard_id
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from lifecycle.files import Staged
 from lifecycle.ports import Projection, RegisterReads, UserRow
 from lifecycle.subscriptions import DELETED, DeliveryChange, Subscription, delivery_change
 from lifecycle.transcodings import DateAsISO, EnumAsValue
@@ -129,7 +130,7 @@ class StandardsApp(Application[Any]):
         before = self.projection.slices(standard)
         command.run(standard, self.context())
         try:
-            self.record(standard, before)
+            self.record(standard, before, contents=command.contents())
         except IntegrityError:
             self._check_replay()
             # Another command on this standard was recorded first.
@@ -212,11 +213,12 @@ class StandardsApp(Application[Any]):
 
     # ------------------------------------------------------------- saving
     def record(self, aggregate: Standard | User | Subscription, before: Any = None,
-               delivery: DeliveryChange | None = None) -> None:
+               delivery: DeliveryChange | None = None, contents: Sequence[Staged] = ()) -> None:
         """Record the aggregate's new events with the projection changes they
         make. `before`: its slices as loaded (projection.slices, taken before
         the command ran); None for a new aggregate. `delivery`: what a
-        subscription's events change in the deliverer's rows."""
+        subscription's events change in the deliverer's rows. `contents`: the
+        bytes of files the events name, stored in the same transaction."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
         last_at = self.reads.last_recorded(aggregate.code) \
@@ -227,7 +229,7 @@ class StandardsApp(Application[Any]):
 
         changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
                                                    state_before)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"contents": list(contents)} if contents else {}
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:

@@ -14,12 +14,13 @@ method `run` calls, and give it a route (api/) if people send it over HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
+from lifecycle.files import Staged
 from lifecycle.numbering import StandardCode
 from lifecycle.vocabulary import ReviewOutcome, Role, Stage
 
@@ -98,6 +99,10 @@ class StandardCommand(Command):
     def run(self, standard: Standard, ctx: Context) -> None:
         raise NotImplementedError
 
+    def contents(self) -> Sequence[Staged]:
+        """Bytes to store with the command's events, in the same transaction."""
+        return ()
+
 
 @dataclass(frozen=True, kw_only=True)
 class UserCommand(Command):
@@ -131,6 +136,36 @@ class EditDraft(StandardCommand):
 
     def run(self, standard: Standard, ctx: Context) -> None:
         standard.edit_draft(self.changes, self.actor, self.reason, today=ctx.today)
+
+
+@declare(name="attach_file", word="attach a file to", label="附加文件", roles={Role.DRAFTER},
+         stages=DRAFTS, records="standard.file_attached")
+@dataclass(frozen=True, kw_only=True)
+class AttachFile(StandardCommand):
+    """Attach a file to the open draft, or replace its file of that name."""
+
+    name: str
+    content: Staged  # the bytes, hashed and counted (media type, size, SHA-256)
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        c = self.content
+        standard.attach_file(self.name, c.media_type, c.size, c.sha256, self.actor, self.reason,
+                             today=ctx.today)
+
+    def contents(self) -> Sequence[Staged]:
+        return (self.content,)
+
+
+@declare(name="remove_file", word="remove a file from", label="删除文件", roles={Role.DRAFTER},
+         stages=DRAFTS, records="standard.file_removed")
+@dataclass(frozen=True, kw_only=True)
+class RemoveFile(StandardCommand):
+    """Remove a file from the open draft."""
+
+    name: str
+
+    def run(self, standard: Standard, ctx: Context) -> None:
+        standard.remove_file(self.name, self.actor, self.reason, today=ctx.today)
 
 
 @declare(name="submit", word="submit", label="送审", roles={Role.DRAFTER}, stages=DRAFTS,

@@ -21,6 +21,8 @@ DEFAULT_WEBHOOK_RETRY_HOURS = 24.0
 DEFAULT_WEBHOOK_TIMEOUT = 10.0
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEFAULT_MAX_FILE_MB = 50
+LARGEST_MAX_FILE_MB = 2048  # a file is one request to one worker; beyond this, not a document
 
 
 class ConfigError(ValueError):
@@ -50,6 +52,7 @@ class Settings:
     webhook_allow: tuple[IPNetwork, ...] = ()   # networks that are not public but may be targets
     webhook_retry_hours: float = DEFAULT_WEBHOOK_RETRY_HOURS
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
+    max_file_mb: int = DEFAULT_MAX_FILE_MB
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -65,9 +68,14 @@ class Settings:
             webhook_allow=parse_networks(env.get("LIFECYCLE_WEBHOOK_ALLOW") or ""),
             webhook_retry_hours=_positive(env, "LIFECYCLE_WEBHOOK_RETRY_HOURS", DEFAULT_WEBHOOK_RETRY_HOURS),
             webhook_timeout=_positive(env, "LIFECYCLE_WEBHOOK_TIMEOUT", DEFAULT_WEBHOOK_TIMEOUT),
+            max_file_mb=_max_file_mb(env.get("LIFECYCLE_MAX_FILE_MB")),
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
 
     @property
     def zone(self) -> ZoneInfo:
@@ -166,3 +174,12 @@ def _positive(env: os._Environ[str] | dict[str, str], name: str, default: float)
     if not 0 < value < float("inf"):
         raise ConfigError(f"{name}={text!r}: give a positive number")
     return value
+
+
+def _max_file_mb(text: str | None) -> int:
+    if not text:
+        return DEFAULT_MAX_FILE_MB
+    if not text.strip().isdigit() or not 1 <= int(text) <= LARGEST_MAX_FILE_MB:
+        raise ConfigError(f"LIFECYCLE_MAX_FILE_MB={text!r}: a whole number of megabytes "
+                          f"(MiB), 1 to {LARGEST_MAX_FILE_MB}")
+    return int(text)

@@ -15,13 +15,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from lifecycle import numbering, workflow
+from lifecycle import files, numbering, workflow
 from lifecycle import references as refs
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lifecycle.status import IN_FORCE, Paperwork, StandardStatus, edition_status, standard_status
 from lifecycle.vocabulary import ReviewOutcome, Stage
 
-__all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition",
+__all__ = ["CONTENT_FIELDS", "LEVELS", "LEVEL_LABELS", "NAMESPACE", "Draft", "Edition", "FileRef",
            "ReviewOutcome", "Standard", "standard_id"]
 
 NAMESPACE = uuid5(NAMESPACE_URL, "urn:jgsw:standards")
@@ -65,6 +65,11 @@ class Content:
 
 CONTENT_FIELDS = tuple(f.name for f in fields(Content))
 
+# A file of a draft or edition: {"media_type": …, "size": …, "sha256": …}, by
+# name. Replaced whole, never changed in place, so a shallow copy of the
+# mapping is a copy that never changes with the aggregate.
+FileRef = dict[str, Any]
+
 
 @dataclass(kw_only=True)
 class Draft(Content):
@@ -76,6 +81,12 @@ class Draft(Content):
     revision_of: int | None = None  # the year of the edition being revised
     comments: list[str] = field(default_factory=list)
     retitled_by_opener: bool = False  # the revision was opened with a new title
+    files: dict[str, FileRef] = field(default_factory=dict)
+
+    def edited(self, actor: str) -> None:
+        """Whoever changes a draft (its fields or its files) writes its content."""
+        if actor not in self.contributors:
+            self.edited_by.append(actor)
 
     @property
     def contributors(self) -> set[str]:
@@ -106,6 +117,7 @@ class Edition(Content):
     superseded_on: date | None = None
     replaces: int | None = None
     replaced_by: int | None = None
+    files: dict[str, FileRef] = field(default_factory=dict)  # bound by the approval, never changed
     # amendment sheets (修改单): dicts, see Standard.AmendmentOpened
     amendments: list[dict[str, Any]] = field(default_factory=list)
     # emergency approval (JGSW01003 §8.5.3): approved first, the paperwork after
@@ -153,8 +165,31 @@ class Standard(Aggregate):
             assert draft is not None
             for name, value in self.changes.items():
                 setattr(draft, name, list(value) if isinstance(value, (list, tuple)) else value)
-            if self.actor not in draft.contributors:
-                draft.edited_by.append(self.actor)
+            draft.edited(self.actor)
+
+    class FileAttached(Event):
+        """A file put on the open draft, or replacing the draft's file of that name."""
+
+        name: str
+        media_type: str
+        size: int
+        sha256: str
+
+        def apply(self, standard: Standard) -> None:
+            draft = standard.draft
+            assert draft is not None
+            draft.files = {**draft.files, self.name: {"media_type": self.media_type, "size": self.size,
+                                                      "sha256": self.sha256}}
+            draft.edited(self.actor)
+
+    class FileRemoved(Event):
+        name: str
+
+        def apply(self, standard: Standard) -> None:
+            draft = standard.draft
+            assert draft is not None
+            draft.files = {n: f for n, f in draft.files.items() if n != self.name}
+            draft.edited(self.actor)
 
     class Submitted(Event):
         def apply(self, standard: Standard) -> None:
@@ -171,14 +206,24 @@ class Standard(Aggregate):
                 standard.draft.comments.append(self.reason)
 
     class Approved(Event):
+        """The approval binds the draft's files: their hashes are in the event,
+        so the chain and the approver's signature cover the bytes."""
+
+        class_version = 2
         approved_on: date
         year: int
+        files: dict[str, FileRef]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["files"] = {}  # drafts had no files before version 2
 
         def apply(self, standard: Standard) -> None:
             d = standard.draft
             assert d is not None
             standard.editions.append(Edition(**d.content(), year=self.year, approved_on=self.approved_on,
-                                             approved_by=self.actor, drafted_by=d.drafted_by))
+                                             approved_by=self.actor, drafted_by=d.drafted_by,
+                                             files=dict(self.files)))
             standard.draft = None
 
     class ApprovedInEmergency(Approved):
@@ -268,9 +313,11 @@ class Standard(Aggregate):
         def apply(self, standard: Standard) -> None:
             base = standard.last_issued()
             assert base is not None
+            # The revision starts with the files of the edition it revises (the
+            # same hashes: no bytes are copied).
             standard.draft = Draft(**{**base.content(), "title": self.title or base.title},
                                    drafted_by=self.actor, revision_of=base.year,
-                                   retitled_by_opener=self.title is not None)
+                                   retitled_by_opener=self.title is not None, files=dict(base.files))
 
     class Withdrawn(Event):
         """Withdrawn from `withdrawn_on`, or (a later one) the withdrawal
@@ -409,6 +456,26 @@ class Standard(Aggregate):
         changes = {name: checked[name] for name in changes}  # references in canonical form
         self.trigger_event(self.DraftEdited, changes=changes, actor=actor, reason=reason)
 
+    def attach_file(self, name: str, media_type: str, size: int, sha256: str, actor: str,
+                    reason: str | None = None, today: date | None = None) -> None:
+        """Put a file on the open draft (an edit: its sender may not approve the draft)."""
+        self._allow("attach_file", today)
+        files.check_name(name)
+        files.check_media_type(media_type)
+        if size < 1:
+            raise InvalidInput("body", "a file must not be empty")
+        self.trigger_event(self.FileAttached, name=name, media_type=media_type, size=size,
+                           sha256=sha256, actor=actor, reason=reason)
+
+    def remove_file(self, name: str, actor: str, reason: str | None = None,
+                    today: date | None = None) -> None:
+        self._allow("remove_file", today)
+        assert self.draft is not None
+        if name not in self.draft.files:
+            raise NotFound(f"the draft of {self.code} has no file {name!r}", code=self.code,
+                           files=sorted(self.draft.files))
+        self.trigger_event(self.FileRemoved, name=name, actor=actor, reason=reason)
+
     def submit(self, actor: str, reason: str | None = None, today: date | None = None) -> None:
         self._allow("submit", today)
         self.trigger_event(self.Submitted, actor=actor, reason=reason)
@@ -422,8 +489,9 @@ class Standard(Aggregate):
                 reason: str | None = None) -> None:
         self._allow("approve", today)
         self._check_approval(approved_on, today, actor)
+        assert self.draft is not None
         self.trigger_event(self.Approved, approved_on=approved_on, year=approved_on.year,
-                           actor=actor, reason=reason)
+                           files=dict(self.draft.files), actor=actor, reason=reason)
 
     def approve_in_emergency(self, approved_on: date, paperwork_due: date | None, today: date,
                              actor: str, reason: str | None) -> None:
@@ -437,8 +505,9 @@ class Standard(Aggregate):
         if due > approved_on + MAX_PAPERWORK_DAYS:
             raise InvalidInput("paperwork_due", f"{due} is more than {MAX_PAPERWORK_DAYS.days} days after "
                                                 f"the approval on {approved_on}")
+        assert self.draft is not None
         self.trigger_event(self.ApprovedInEmergency, approved_on=approved_on, year=approved_on.year,
-                           paperwork_due=due, actor=actor, reason=reason)
+                           files=dict(self.draft.files), paperwork_due=due, actor=actor, reason=reason)
 
     def _check_approval(self, approved_on: date, today: date, actor: str) -> None:
         assert self.draft is not None
@@ -615,9 +684,11 @@ class Standard(Aggregate):
 
 
 def _copy(value: Any) -> Any:
-    """Lists and the dicts in them copied, so a copy never changes with the original."""
+    """Lists and dicts, and the dicts in them, copied: a copy never changes with the original."""
     if isinstance(value, list):
         return [dict(x) if isinstance(x, dict) else x for x in value]
+    if isinstance(value, dict):
+        return {k: dict(x) if isinstance(x, dict) else x for k, x in value.items()}
     return value
 
 

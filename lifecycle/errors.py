@@ -47,6 +47,12 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class UnsupportedMedia(DomainError):
+    """A file's media type is not accepted, or its bytes are not of that type."""
+
+    kind = "unsupported-media-type"
+
+
 class StaleVersion(DomainError):
     """The If-Match version is not the standard's version."""
 

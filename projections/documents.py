@@ -32,6 +32,7 @@ class StandardRows:
     doc: dict[str, Any]
     editions: dict[int, dict[str, Any]]
     state: tuple[Any, ...] | None  # status, edition_year, level, title
+    found: dict[str, Any] | None = None  # for a search: matched_in (title, text), file, snippet
 
 
 def _default(o: object) -> str:
@@ -79,7 +80,8 @@ def _draft_dict(draft: Any) -> dict[str, Any] | None:
     if draft is None:
         return None
     return {**vars(draft), "drafting_units": list(draft.drafting_units),
-            "edited_by": list(draft.edited_by), "comments": list(draft.comments)}
+            "edited_by": list(draft.edited_by), "comments": list(draft.comments),
+            "files": dict(draft.files)}
 
 
 def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
@@ -113,6 +115,8 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
             owed_until = e.paperwork_completed_on or LAST_DAY
             slices[("paperwork_due", (code, e.year))] = (
                 iso_day(e.approved_on), iso_day(owed_until), iso_day(e.paperwork_due))
+        for name, f in e.files.items():
+            slices[("edition_files", (code, e.year, name))] = (f["media_type"], f["size"], f["sha256"])
     return slices
 
 

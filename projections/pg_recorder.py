@@ -5,16 +5,17 @@ positions, chain and projections advance in commit order)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from lifecycle.files import Staged
 from projections.recorder import Batch, ProjectingMixin
 from projections.schema import STATEMENTS
-from projections.writer import Writer
+from projections.writer import PostgresWriter
 
 # Any constant will do: it names the lock that serialises schema creation
 # between servers starting at the same time.
@@ -23,12 +24,13 @@ SCHEMA_LOCK = 7_421_001
 
 def postgres_ddl(statement: str) -> str:
     """Our tables compare ISO dates, times and codes as text: byte order (the
-    "C" collation) whatever the database's locale, as on SQLite."""
-    return statement.replace(" TEXT", ' TEXT COLLATE "C"')
+    "C" collation) whatever the database's locale, as on SQLite. Bytes are
+    BYTEA."""
+    return statement.replace(" TEXT", ' TEXT COLLATE "C"').replace(" BLOB", " BYTEA")
 
 
 class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
-    writer = Writer("%s")
+    writer = PostgresWriter()
 
     def create_table(self) -> None:
         """Create the library's tables and ours once, even when several
@@ -54,9 +56,11 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             self._after_insert(curs, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[Batch]) -> None:
+    def import_events(self, batches: Iterable[Batch], contents: Iterable[Staged] = (),
+                      finish: Callable[[Any], None] | None = None) -> None:
         """Insert events at their original positions, with their chain links
-        and the projection rows they make, all in one transaction."""
+        and the projection rows they make, then the contents of files and
+        `finish` (the text index), all in one transaction."""
         table = self.events_table_name
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
@@ -65,6 +69,9 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
                               "originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)", rows)
                 self.writer.insert(c, "event_chain", links)
                 self.writer.write(c, projected)
+            self._import_contents(c, contents)
+            if finish is not None:
+                finish(c)
             # New events continue after the imported positions.
             c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
                       f"(SELECT MAX(notification_id) FROM {table}))")

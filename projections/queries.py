@@ -12,9 +12,10 @@ from datetime import date
 from typing import Any
 
 from lifecycle.ports import StoredAnswer, UserRow
+from projections import search
 from projections.chain import GENESIS
 from projections.documents import StandardRows
-from projections.schema import OPEN, POSITION_NAME, TABLES
+from projections.schema import OPEN, POSITION_NAME, TABLES, TEXT_TABLES
 from projections.writer import Writer, values
 
 
@@ -42,6 +43,7 @@ def _escape_like(text: str) -> str:
 class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
+        self.writer = writer
         self.sql = writer.sql
         self._pinned: Any = None
 
@@ -76,7 +78,8 @@ class Reads:
     def catalogue(self, f: CatalogueFilter, day: date,
                   known_at: str | None = None) -> tuple[list[StandardRows], bool]:
         """One page of standards that existed on `day`, in code order, and
-        whether more follow."""
+        whether more follow. `q` finds titles, and the text of the files of
+        the edition each row speaks of (the one in force)."""
         when, params = recorded("s", known_at)
         where = [when, "s.valid_from <= ?", "? < s.valid_to"]
         params += [day.isoformat(), day.isoformat()]
@@ -87,20 +90,84 @@ class Reads:
         if f.category is not None:  # a range of codes: the index on code serves it
             where.append("s.code > ? AND s.code < ?")
             params += [f"JGSW{f.category}", f"JGSW{f.category}999z"]
-        if f.q:
-            where.append("s.title LIKE ? ESCAPE '\\'")
-            params.append(f"%{_escape_like(f.q)}%")
-        if f.after is not None:
-            where.append("s.code > ?")
-            params.append(f.after)
         with self.cursor() as c:
-            states = self._rows(
-                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
-                f"WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?", [*params, f.limit + 1])
-            more = len(states) > f.limit
-            states = states[: f.limit]
+            if f.q:
+                states, more = self._search_page(c, where, params, f, known_at)
+            else:
+                states = self._states(c, where, params, f.after, f.limit + 1)
+                more = len(states) > f.limit
+                states = [(*state, None) for state in states[: f.limit]]
             rows = self._gather(c, [s[0] for s in states], known_at)
-        return [replace(rows[s[0]], state=tuple(s[1:])) for s in states], more
+        return [replace(rows[s[0]], state=tuple(s[1:5]), found=s[5]) for s in states], more
+
+    def _states(self, c: Any, where: list[str], params: list[Any], after: str | None, limit: int,
+                title_like: str | None = None, codes: list[str] | None = None) -> list[tuple[Any, ...]]:
+        """Catalogue rows in code order after `after`: code, status,
+        edition_year, level, title. With `title_like`, only rows whose title
+        is LIKE it or whose code is one of `codes`, and whether the title is."""
+        where, params, flag, flag_params = list(where), list(params), "", []
+        if after is not None:
+            where.append("s.code > ?")
+            params.append(after)
+        if title_like is not None:
+            like = "s.title LIKE ? ESCAPE '\\'"
+            flag, flag_params = f", {like}", [title_like]
+            where.append(f"({like} OR {self.writer.among('s.code', filter_only=True)})" if codes else like)
+            params += [title_like, self.writer.members(codes)] if codes else [title_like]
+        return self._rows(c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title{flag} "
+                          f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
+                          [*flag_params, *params, limit])
+
+    def _search_page(self, c: Any, where: list[str], params: list[Any], f: CatalogueFilter,
+                     known_at: str | None) -> tuple[list[tuple[Any, ...]], bool]:
+        """A page of rows whose title holds `q` or whose edition's files'
+        text does. The candidates of the text index name editions; rows are
+        read a page at a time in code order and only their texts are confirmed
+        (and cut into snippets), so a common query reads a page's worth of
+        text, never every text (projections/search.py)."""
+        assert f.q is not None
+        files = self._candidate_files(c, search.candidates(c, self.writer, f.q), known_at)
+        codes = sorted({code for code, _ in files})
+        out: list[tuple[Any, ...]] = []
+        after = f.after
+        while len(out) <= f.limit:
+            batch = self._states(c, where, params, after, f.limit + 1, f"%{_escape_like(f.q)}%", codes)
+            wanted = {doc for s in batch if not s[5] for _, doc in files.get((s[0], s[2]), [])}
+            texts = search.snippets(c, self.writer, sorted(wanted), f.q)
+            for s in batch:
+                found = self._found(bool(s[5]), files.get((s[0], s[2]), []), texts)
+                if found is not None:
+                    out.append((*s[:5], found))
+            if len(batch) <= f.limit:
+                break
+            after = batch[-1][0]
+        return out[: f.limit], len(out) > f.limit
+
+    @staticmethod
+    def _found(by_title: bool, files: list[tuple[str, int]], texts: dict[int, str]) -> dict[str, Any] | None:
+        """How a row was found: its title, else the first file of its edition
+        (by name) whose text holds the query; None if neither (a candidate the
+        text did not confirm)."""
+        if by_title:
+            return {"matched_in": "title"}
+        for name, doc in files:
+            if doc in texts:
+                return {"matched_in": "text", "matched_file": name, "snippet": texts[doc]}
+        return None
+
+    def _candidate_files(self, c: Any, docs: Any, known_at: str | None) -> dict[tuple[str, int],
+                                                                                 list[tuple[str, int]]]:
+        """(code, edition year) -> [(file name, doc)] of the files whose text is a candidate."""
+        out: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        if not docs:
+            return out
+        when, params = recorded("ef", known_at)
+        for code, year, name, doc in self._rows(
+                c, "SELECT ef.code, ef.year, ef.name, t.doc FROM edition_files ef JOIN content_text t "
+                f"ON t.sha256 = ef.sha256 WHERE {self.writer.among('t.doc', filter_only=True)} AND {when} "
+                "ORDER BY ef.code, ef.year, ef.name", [self.writer.members(docs), *params]):
+            out.setdefault((code, year), []).append((name, doc))
+        return out
 
     def _gather(self, c: Any, codes: list[str], known_at: str | None) -> dict[str, StandardRows]:
         out: dict[str, StandardRows] = {}
@@ -366,5 +433,21 @@ class Reads:
         out = {}
         for table in TABLES:
             out[table] = self._all(f"SELECT * FROM {table} ORDER BY 1, 2, 3")
+        for table in TEXT_TABLES:
+            out[table] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                          for row in self._all(f"SELECT * FROM {table} ORDER BY 1")]
         out["projection_position"] = self._all("SELECT * FROM projection_position ORDER BY name")
         return out
+
+    # ---------------------------------------------------------------- files
+    def texts(self, sha256s: list[str]) -> dict[str, tuple[str, str | None, int]]:
+        """sha256 -> (status, detail, characters) of each content's text."""
+        if not sha256s:
+            return {}
+        rows = self._all(f"SELECT sha256, status, detail, LENGTH(text) FROM content_text "
+                         f"WHERE {self.writer.among('sha256')}", (self.writer.members(sha256s),))
+        return {sha: (status, detail, n) for sha, status, detail, n in rows}
+
+    def text_of(self, sha256: str) -> str | None:
+        rows = self._all("SELECT text FROM content_text WHERE sha256 = ?", (sha256,))
+        return rows[0][0] if rows else None

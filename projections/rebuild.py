@@ -2,7 +2,9 @@
 through the same Projector the commands use. `Rows` turns a stream of events
 into the rows each table should hold; `rebuild` writes them (and the
 position) in one transaction, readers seeing the old rows until it commits;
-`verify` compares them with the tables; `import` writes them with the events."""
+`verify` compares them with the tables; `import` writes them with the events.
+The text of files is extracted again from the stored contents, in the order
+the log first names them (projections/search.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
+from lifecycle.domain import Standard
+from projections import contents, search, text
 from projections.documents import to_column
 from projections.projector import Projector
 from projections.schema import OPEN, POSITION_NAME, PROJECTION_VERSION
@@ -66,10 +70,13 @@ class Rows:
         self.users: dict[str, tuple[Any, ...]] = {}
         self.subscriptions: dict[str, tuple[Any, ...]] = {}
         self.originators: list[tuple[str, str, str]] = []
+        self.firsts: dict[str, str] = {}  # sha256 -> media type, in the order the log first names them
         self.closed: Table = {}
         self.last = 0
 
     def add(self, position: int, event: Any) -> None:
+        if isinstance(event, Standard.FileAttached):
+            self.firsts.setdefault(event.sha256, event.media_type)
         t = self.tracks.setdefault(event.originator_id, Track())
         state, after, at, change = self.projector.step(t.state, t.slices, t.last_at, event)
         for key in change.close:
@@ -118,7 +125,14 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
             if progress is not None:
                 progress(len(batch))
         writer.write(c, rows.finish())
+        index_texts(c, writer, rows)
     return rows.last
+
+
+def index_texts(c: Any, writer: Any, rows: Rows) -> None:
+    """The text of every stored file, extracted again, and its search index."""
+    search.rebuild(c, writer, rows.firsts.items(), lambda sha256: contents.copy_to_file(c, writer, sha256),
+                   text.extract)
 
 
 def expected_rows(app: Any, progress: Callable[[int], None] | None = None) -> Table:

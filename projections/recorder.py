@@ -6,14 +6,15 @@ durable; a read after it sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from lifecycle.files import Staged
 from lifecycle.idempotency import Claim
-from projections import chain, deliveries
+from projections import chain, contents, deliveries, search
 from projections.schema import STATEMENTS
 from projections.writer import Writer, values
 
@@ -34,6 +35,8 @@ class ProjectingMixin:
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
+        for staged in kwargs.get("contents") or ():
+            self._store_content(c, staged)
         changes = kwargs.get("projection")
         if changes:
             for change in changes:
@@ -42,6 +45,17 @@ class ProjectingMixin:
         delivery = kwargs.get("delivery")
         if delivery is not None:  # a subscription's secret, position or retries
             deliveries.apply(c, self.writer, delivery, max(ids))
+
+    def _import_contents(self, c: Any, staged: Iterable[Staged]) -> None:
+        """Contents moved with a log (their text is extracted by the rebuild that follows)."""
+        for content in staged:
+            contents.store(c, self.writer, content)
+            content.source.close()
+
+    def _store_content(self, c: Any, staged: Staged) -> None:
+        """The bytes an event names, with their text, unless the store holds them already."""
+        if contents.store(c, self.writer, staged):
+            search.index(c, self.writer, staged.sha256, staged.text)
 
     def _claim_idempotency_key(self, c: Any, claim: Claim) -> None:
         """Record the command's Idempotency-Key with its events: a second
@@ -78,9 +92,11 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
             self._after_insert(c, stored_events, ids, kwargs)
         return ids
 
-    def import_events(self, batches: Iterable[Batch]) -> None:
+    def import_events(self, batches: Iterable[Batch], contents: Iterable[Staged] = (),
+                      finish: Callable[[Any], None] | None = None) -> None:
         """Insert events at their original positions, with their chain links
-        and the projection rows they make, all in one transaction (moving a
+        and the projection rows they make, then the contents of files and
+        `finish` (the text index), all in one transaction (moving a
         log keeps every position and hash)."""
         with self.datastore.transaction(commit=True) as c:
             for rows, links, projected in batches:
@@ -89,6 +105,9 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
                               [(p, o.hex, v, t, s) for p, o, v, t, s in rows])
                 self.writer.insert(c, "event_chain", links)
                 self.writer.write(c, projected)
+            self._import_contents(c, contents)
+            if finish is not None:
+                finish(c)
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

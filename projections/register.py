@@ -15,6 +15,7 @@ from lifecycle.config import Settings
 from lifecycle.domain import standard_id
 from lifecycle.numbering import StandardCode
 from projections.audit import AuditLog
+from projections.contents import Contents
 from projections.projector import Projector
 from projections.queries import Reads
 from projections.rebuild import rebuild
@@ -39,6 +40,7 @@ class Register(StandardsApp):
         self.reads = Reads(recorder.datastore, recorder.writer)
         self.writer = recorder.writer
         self.projection = Projector(settings.zone, settings.review_years)
+        self.contents = Contents(recorder.datastore, recorder.writer)
         self.audit = AuditLog(self)
         self.signer = HeadSigner(settings.signing_key)
         self._session_key: str | None = None

@@ -29,6 +29,8 @@ BITEMPORAL = {
     "standard_changes": (("code", "day"), ("kind", "edition_year")),
     # an emergency approval's paperwork, owed from the approval until completed
     "paperwork_due": (("code", "year"), ("valid_from", "valid_to", "due_on")),
+    # the files each approved edition binds (never changed after the approval)
+    "edition_files": (("code", "year", "name"), ("media_type", "size", "sha256")),
 }
 TABLES = (*BITEMPORAL, "users", "originators", "subscriptions")
 
@@ -47,6 +49,9 @@ IDENTITY: dict[str, tuple[str, ...]] = {
     "users": ("name",), "subscriptions": ("id",), "originators": ("originator_id",),
     "projection_position": ("name",),
 }
+# Read models of the files' contents (projections/search.py), keyed by SHA-256:
+# rebuilt from the stored contents, in the order the log first names them.
+TEXT_TABLES = ("content_text", "text_grams")
 
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS standard_log (
@@ -125,6 +130,41 @@ STATEMENTS = (
         valid_to TEXT NOT NULL,
         due_on TEXT NOT NULL,
         PRIMARY KEY (code, year, recorded_from))""",
+    """CREATE TABLE IF NOT EXISTS edition_files (
+        code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        recorded_from TEXT NOT NULL,
+        recorded_to TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (code, year, name, recorded_from))""",
+    # The bytes of every file, once per SHA-256, in chunks: not a projection
+    # but part of the record, like the events that name them (written in the
+    # same transaction; kept by rebuild; carried by export and import).
+    """CREATE TABLE IF NOT EXISTS contents (
+        sha256 TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        chunk_size INTEGER NOT NULL,
+        chunks INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS content_chunks (
+        sha256 TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (sha256, seq))""",
+    # The text of each content (`doc` numbers contents in the order the log
+    # first names them) and, per character and pair of characters, the set of
+    # docs whose text holds it (a serialised roaring bitmap).
+    """CREATE TABLE IF NOT EXISTS content_text (
+        doc INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        detail TEXT,
+        text TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS text_grams (
+        gram TEXT PRIMARY KEY,
+        docs BLOB NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY,
         roles TEXT NOT NULL,
@@ -209,4 +249,5 @@ POSITION_NAME = "projections"
 #   2  references, the review clock, standards' changes (issue 12)
 #   3  amendment sheets in editions and references, emergency paperwork (issue 13)
 #   4  subscriptions (issue 17)
-PROJECTION_VERSION = 4
+#   5  edition files, the files' text and its search index (issue 11)
+PROJECTION_VERSION = 5

@@ -39,7 +39,8 @@ from projections.signing import SignedHead
 from projections.verify import head_at
 from projections.views import standard_view
 
-FORMAT = "jgsw-catalogue-snapshot/1"
+FORMAT = "jgsw-catalogue-snapshot/2"  # /2: editions and drafts list their files (name, size, sha256)
+FORMAT_WITHOUT_FILES = "jgsw-catalogue-snapshot/1"  # still verified as written
 BOM = "\ufeff"
 NAME = re.compile(r"^catalogue-(\d{4}-\d{2}-\d{2})\.(json|csv|xlsx|sha256)$")
 
@@ -110,26 +111,39 @@ def file_name(day: date, kind: str) -> str:
 
 # --------------------------------------------------------------------- render
 def document(day: date, position: int, head: str, rows: list[StandardRows],
-             signed: SignedHead, due: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
+             signed: SignedHead, due: list[dict[str, Any]], fmt: str = FORMAT) -> dict[str, Any]:
+    views = [standard_view(r, day, with_editions=False) for r in rows]
+    if fmt == FORMAT_WITHOUT_FILES:
+        views = [_without_files(v) for v in views]
+    doc = {
+        "format": fmt,
         "as_of": day.isoformat(),
         "position": position,
         "chain_head": head,
         # Ed25519 signatures are deterministic: the same head gives the same bytes.
         "signed_head": signed.as_dict(),
         "count": len(rows),
-        "standards": [standard_view(r, day, with_editions=False) for r in rows],
+        "standards": views,
         # what is due for periodic review on the day or within the usual window
         "reviews_due": {"within": reviews.DEFAULT_WITHIN, "items": due},
     }
+    if fmt == FORMAT_WITHOUT_FILES:  # as the version before /2 wrote it
+        for key in ("signed_head", "reviews_due"):
+            del doc[key]
+    return doc
+
+
+def _without_files(view: dict[str, Any]) -> dict[str, Any]:
+    """A standard as format /1 showed it, before editions had files."""
+    return {**view, **{part: {k: v for k, v in view[part].items() if k != "files"}
+                       for part in ("edition", "draft") if view.get(part) is not None}}
 
 
 def render_json(day: date, position: int, head: str, rows: list[StandardRows],
-                signed: SignedHead, due: list[dict[str, Any]]) -> bytes:
+                signed: SignedHead, due: list[dict[str, Any]], fmt: str = FORMAT) -> bytes:
     """Stable keys, code order, no wall-clock time: the same inputs give the same bytes."""
-    text = json.dumps(document(day, position, head, rows, signed, due), ensure_ascii=False, sort_keys=True,
-                      indent=1)
+    body = document(day, position, head, rows, signed, due, fmt)
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1)
     return (text + "\n").encode("utf-8")
 
 
@@ -448,15 +462,25 @@ def _check_sums(sums: Path, out: list[str]) -> None:
                        f"the file's is {actual}")
 
 
+def _shaped_like(want: Any, got: Any) -> Any:
+    """`want` with only the fields `got` has (objects compared key by key, lists item by item)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        return {k: _shaped_like(v, got[k]) for k, v in want.items() if k in got}
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [_shaped_like(w, g) for w, g in zip(want, got, strict=True)]
+    return want
+
+
 def _compare_json(name: str, doc: dict[str, Any], want: dict[str, Any], problems: list[str]) -> None:
     before = len(problems)
     for key in ("count", "signed_head", "reviews_due"):
-        if doc.get(key) != want[key]:
+        if key in want and doc.get(key) != want[key]:
             problems.append(f"{key}: file says {_show(doc.get(key))}, the log gives {want[key]}")
     for key in sorted(set(doc) - set(want)):
         problems.append(f"{key}: the file has a field the snapshot format does not")
     _compare_standards(doc.get("standards"), want["standards"], problems)
-    if len(problems) == before and not any(p.startswith(("chain_head", "format")) for p in problems):
+    if len(problems) == before and doc.get("format") == FORMAT \
+            and not any(p.startswith(("chain_head", "format")) for p in problems):
         problems.append(f"{name}: the bytes differ from the catalogue rebuilt from the log "
                         "(layout or key order), though every value matches")
 
@@ -475,6 +499,15 @@ def _compare_siblings(path: Path, day: date, rows: list[StandardRows], out: list
         _check_sums(sums, out)
 
 
+def _format_of(doc: dict[str, Any], problems: list[str]) -> str:
+    """The snapshot format to render the log in: the file's own, if known."""
+    fmt = doc.get("format")
+    if fmt in (FORMAT, FORMAT_WITHOUT_FILES):
+        return str(fmt)
+    problems.append(f"format: file says {_show(fmt)}, expected {FORMAT!r}")
+    return FORMAT
+
+
 def verify(app: Any, json_path: Path | str,
            progress: Callable[[int, int], None] | None = None) -> tuple[list[str], dict[str, Any]]:
     """Prove a snapshot against the log. Returns (problems, facts); no
@@ -490,8 +523,7 @@ def verify(app: Any, json_path: Path | str,
         return [f"{path.name} is not valid JSON: {e}"], {}
     if not isinstance(doc, dict):
         return [f"{path.name} is JSON but not a snapshot: the top level is not an object"], {}
-    if doc.get("format") != FORMAT:
-        problems.append(f"format: file says {_show(doc.get('format'))}, expected {FORMAT!r}")
+    fmt = _format_of(doc, problems)
     try:
         day = date.fromisoformat(doc["as_of"])
     except (KeyError, TypeError, ValueError):
@@ -528,10 +560,25 @@ def verify(app: Any, json_path: Path | str,
         problems.append(f"chain table: records {_show(recorded)} at position {position}, the log "
                         f"gives {head}: the log was altered at or before position {position}")
 
-    want_bytes = render_json(day, position, head, rows, app.signer.sign(position, head), due)
-    if raw != want_bytes:
+    want_bytes = render_json(day, position, head, rows, app.signer.sign(position, head), due, fmt)
+    if fmt != FORMAT:
+        # An older format was written by an older version, whose views had fewer
+        # fields: every value the file holds must still be what the log gives.
+        _compare_json(path.name, doc, _shaped_like(json.loads(want_bytes), doc), problems)
+    elif raw != want_bytes:
         _compare_json(path.name, doc, json.loads(want_bytes), problems)
 
+    _check_files(app, json.loads(want_bytes)["standards"], problems)
     _compare_siblings(path, day, rows, problems)
     return problems, {"as_of": day.isoformat(), "position": position, "chain_head": head,
                       "count": len(rows)}
+
+
+def _check_files(app: Any, standards: list[dict[str, Any]], problems: list[str]) -> None:
+    """The store still holds the bytes of every file the snapshot lists."""
+    for view in standards:
+        for part in ("edition", "draft"):
+            for f in (view.get(part) or {}).get("files", []):
+                problem = app.contents.hash_problem(f["sha256"], f["size"])
+                if problem is not None:
+                    problems.append(f"{view['code']}: {part} file {f['name']!r} ({f['sha256']}): {problem}")

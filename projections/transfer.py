@@ -1,24 +1,31 @@
 """Moving a whole log between stores (SQLite <-> PostgreSQL) as JSON lines:
 a header with the log's last position, chain head and signed head, then one
-event per line with its position and chain hash. Import trusts nothing in
-the file: it checks the signed head (the local key, a key given, or an
-explicit --trust-unsigned), every chain hash, every event's topic, version
-and state, and rebuilds the projections from the decoded events, all in the
-one transaction that loads them, so a bad file leaves the store empty."""
+event per line with its position and chain hash, then the files' contents, a
+chunk per line (the header counts them and hashes their list). Import trusts
+nothing in the file: it checks the signed head (the local key, a key given,
+or an explicit --trust-unsigned), every chain hash, every event's topic,
+version and state, every content's hash, and rebuilds the projections from
+the decoded events, all in the one transaction that loads them, so a bad
+file leaves the store empty."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import IO, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from lifecycle.files import Extraction, Staged
 from projections import chain
-from projections.rebuild import Rows, Table, notifications
+from projections.contents import spooled
+from projections.rebuild import Rows, Table, index_texts, notifications
 from projections.signing import SignedHead, SigningError
+from projections.writer import values
 
 FORMAT = "jgsw-event-log/1"
 BATCH = 2000
@@ -34,7 +41,7 @@ def export(app: Any, out: IO[str], progress: Callable[[int], None] | None = None
     hashes = dict(app.reads.chain_from(0)) if last else {}
     head = hashes.get(last, chain.GENESIS)
     header = {"format": FORMAT, "last_position": last, "chain_head": head,
-              "events": sum(1 for p in hashes if p <= last),
+              "events": sum(1 for p in hashes if p <= last), **contents_summary(app),
               "signed_head": app.signer.sign(last, head).as_dict()}
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
     for batch in notifications(app, upto=last):
@@ -49,7 +56,77 @@ def export(app: Any, out: IO[str], progress: Callable[[int], None] | None = None
             }, ensure_ascii=False, separators=(",", ":")) + "\n")
         if progress is not None:
             progress(len(batch))
+    export_contents(app, out)
     return last, head
+
+
+# ------------------------------------------------------------------ contents
+def _contents_digest(listed: list[tuple[str, int]]) -> str:
+    return hashlib.sha256("".join(f"{sha256} {size}\n" for sha256, size in listed).encode()).hexdigest()
+
+
+def _stored_contents(app: Any) -> list[tuple[str, int]]:
+    with app.reads.cursor() as c:
+        c.execute("SELECT sha256, size FROM contents ORDER BY sha256")
+        return [(str(sha256), int(size)) for sha256, size in map(values, c.fetchall())]
+
+
+def contents_summary(app: Any) -> dict[str, Any]:
+    """What the header promises of the contents: how many, and a hash of their list."""
+    listed = _stored_contents(app)
+    return {"contents": len(listed), "contents_sha256": _contents_digest(listed)}
+
+
+def export_contents(app: Any, out: IO[str]) -> None:
+    """After the events: each content, a chunk per line, in SHA-256 order."""
+    for sha256, size in _stored_contents(app):
+        info = app.contents.stored(sha256)
+        for seq, data in enumerate(app.contents.read(info)):
+            out.write(json.dumps({"content": sha256, "size": size, "seq": seq,
+                                  "data": base64.b64encode(data).decode("ascii")},
+                                 separators=(",", ":")) + "\n")
+
+
+def _contents(lines: Iterator[str], header: dict[str, Any], first_line: int) -> Iterator[Staged]:
+    """Each content of the file, spooled and checked against its SHA-256, then
+    the whole list against the header."""
+    listed: list[tuple[str, int]] = []
+    current: tuple[str, int] | None = None
+    out, digest, seq = spooled(), hashlib.sha256(), 0
+
+    def finished() -> Staged:
+        assert current is not None
+        sha256, size = current
+        if digest.hexdigest() != sha256 or out.tell() != size:
+            out.close()
+            raise TransferError(f"content {sha256}: the file's bytes are not that content "
+                                "(edited or cut short)")
+        listed.append(current)
+        return Staged(sha256, size, "", out, Extraction("none"))
+
+    for number, line in enumerate(lines, start=first_line):
+        try:
+            e = json.loads(line)
+            sha256, size, part = str(e["content"]), int(e["size"]), int(e["seq"])
+            data = base64.b64decode(e["data"], validate=True)
+        except (ValueError, KeyError, TypeError) as err:
+            raise TransferError(f"line {number}: not a content line ({err})") from None
+        if current is not None and sha256 != current[0]:
+            yield finished()
+            out, digest, seq = spooled(), hashlib.sha256(), 0
+        if (current is None or sha256 != current[0]) and listed and sha256 <= listed[-1][0]:
+            raise TransferError(f"line {number}: content {sha256} is out of order")
+        if part != seq:
+            raise TransferError(f"line {number}: content {sha256}: chunk {part}, expected {seq}")
+        current, seq = (sha256, size), seq + 1
+        digest.update(data)
+        out.write(data)
+    if current is not None:
+        yield finished()
+    promised = (header.get("contents", 0), header.get("contents_sha256", _contents_digest([])))
+    if (len(listed), _contents_digest(listed)) != promised:
+        raise TransferError(f"the file holds {len(listed)} contents, but its header promised "
+                            f"{promised[0]}: contents were added, removed or edited")
 
 
 def read_header(lines: Iterator[str]) -> dict[str, Any]:
@@ -170,10 +247,16 @@ def import_log(app: Any, open_source: Callable[[], IO[str]],
         lines = iter(source)
         header = read_header(lines)
         trust = check_signature(header, [app.signer.public, *(trusted_keys or [])], trust_unsigned)
-        for _ in _events(lines, header):
+        events = int(header.get("events") or 0)
+        for _ in _events(islice(lines, events), header):
             pass
+        for staged in _contents(lines, header, events + 2):
+            staged.source.close()
     with open_source() as source:
         lines = iter(source)
         read_header(lines)
-        app.recorder.import_events(_batches(lines, header, Decoder(app), progress))
+        decoder = Decoder(app)
+        app.recorder.import_events(_batches(islice(lines, events), header, decoder, progress),
+                                   _contents(lines, header, events + 2),
+                                   finish=lambda c: index_texts(c, app.recorder.writer, decoder.rows))
     return header["last_position"], header["chain_head"], trust

@@ -18,6 +18,12 @@ BRIEF = ("number", "year", "title", "status", "status_label", "issued_on", "effe
          "trial", "withdrawn_on", "replaces", "replaced_by", "will_replace", "will_be_replaced_by")
 
 
+def files_view(files: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A draft's or edition's files, by name: name, media_type, size, sha256."""
+    return [{"name": name, "media_type": f["media_type"], "size": f["size"], "sha256": f["sha256"]}
+            for name, f in sorted((files or {}).items())]
+
+
 def load_edition(raw: dict[str, Any]) -> Edition:
     values = dict(raw)
     for name in _DATES:
@@ -42,6 +48,7 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
         # from the dataclass, so rows written before a field existed read with its default
         **{name: iso_day(v) if isinstance(v := getattr(edition, name), date) else v
            for name in EDITION_FIELDS},
+        "files": files_view(raw.get("files")),
         "amendments": amendments_on(code, raw, day),
         "replaces": None, "replaced_by": None, "superseded_on": None,
         "will_replace": None, "will_be_replaced_by": None,
@@ -118,6 +125,7 @@ def draft_view(code: str, d: dict[str, Any] | None) -> dict[str, Any] | None:
         "edited_by": d["edited_by"],
         "revision_of": edition_number(code, d["revision_of"]),
         "comments": d["comments"],
+        "files": files_view(d.get("files")),
     }
 
 
@@ -152,6 +160,8 @@ def standard_view(rows: StandardRows, day: date, *, with_editions: bool = True) 
         "stage": "withdrawn" if withdrawn else rows.stage,
         "withdrawal_scheduled_on": withdrawn_on if withdrawn_on is not None and not withdrawn else None,
     }
+    if rows.found is not None:
+        view.update(rows.found)
     if with_editions:
         view["editions"] = [
             {k: v for k, v in edition_view(code, raw, day, rows.editions).items() if k in BRIEF}

@@ -3,12 +3,13 @@ records the events, so the read models and the log never disagree."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from projections.documents import to_column
 from projections.projector import Change
-from projections.schema import BITEMPORAL, OPEN, POSITION_NAME, TABLES
+from projections.schema import BITEMPORAL, OPEN, POSITION_NAME, TABLES, TEXT_TABLES
 
 
 def values(row: Any) -> tuple[Any, ...]:
@@ -28,6 +29,20 @@ class Writer:
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", self.ph) if self.ph != "?" else statement
+
+    # Where the two stores' SQL differs (SQLite here, PostgreSQL below).
+    def position(self, text: str) -> str:
+        """SQL: the character position of the parameter in `text` (0 if absent)."""
+        return f"instr({text}, ?)"
+
+    def among(self, column: str, filter_only: bool = False) -> str:
+        """SQL: `column` is one of a list given as one parameter (`members`).
+        `filter_only`: never let SQLite drive an index search from the list (a
+        long list would be walked once per row of the outer table)."""
+        return f"{'+' if filter_only else ''}{column} IN (SELECT value FROM json_each(?))"
+
+    def members(self, values: Iterable[Any]) -> Any:
+        return json.dumps(list(values))
 
     def apply(self, cursor: Any, change: Change) -> None:
         for table, identity in change.close:
@@ -82,6 +97,20 @@ class Writer:
         )
 
     def clear(self, cursor: Any) -> None:
-        for table in (*TABLES, "projection_meta"):
+        for table in (*TABLES, *TEXT_TABLES, "projection_meta"):
             cursor.execute(f"DELETE FROM {table}")
         cursor.execute(self.sql("DELETE FROM projection_position WHERE name = ?"), (POSITION_NAME,))
+
+
+class PostgresWriter(Writer):
+    def __init__(self) -> None:
+        super().__init__("%s")
+
+    def position(self, text: str) -> str:
+        return f"strpos({text}, ?)"
+
+    def among(self, column: str, filter_only: bool = False) -> str:
+        return f"{column} = ANY(?)"
+
+    def members(self, values: Iterable[Any]) -> Any:
+        return list(values)

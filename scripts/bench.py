@@ -50,6 +50,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.modules.setdefault("scripts.bench", sys.modules[__name__])  # scripts/bench_documents.py imports it
 
 MAX_STANDARDS = 6 * 1000  # categories 01-06 x sub-items 000-999
 SCALES = (1000, 6000)
@@ -599,16 +600,31 @@ class Bench:
         self.env = {**os.environ, "LIFECYCLE_DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1"}
         self.settings = Settings(database_url=self.url)
         self.meta = meta
+        self.events = meta["events"]
         try:
-            self.rebuild()
-            self.in_process()
-            self.pages()
-            self.snapshot()
-            self.http()
-            self.webhooks()
+            if self.args.only != "documents":
+                self.rebuild()
+                self.in_process()
+                self.pages()
+                self.snapshot()
+                self.http()
+                self.webhooks()
+            self.files_http()
+            self.search()
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
         return self.report()
+
+    # ------------------------------------------------------------------ documents (issue 11)
+    def files_http(self) -> None:
+        from scripts.bench_documents import files_http
+
+        files_http(self)
+
+    def search(self) -> None:
+        from scripts.bench_documents import search
+
+        search(self)
 
     # ------------------------------------------------------------------ rebuild
     def rebuild(self) -> None:
@@ -991,6 +1007,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="where to write the results (default var/bench/results-N.json)")
     p.add_argument("--cache", type=Path, default=ROOT / "var" / "bench", help="where cached stores live")
     p.add_argument("--load-seconds", type=float, default=10.0, help="length of each HTTP load (full runs)")
+    p.add_argument("--only", choices=("all", "documents"), default="all",
+                   help="documents: only the figures of issue 11 (files over HTTP, search)")
+    p.add_argument("--search-chars", type=int, default=60_000,
+                   help="characters of each standard's text in the search store (full runs; --quick: 2,000 "
+                        "over 300 standards)")
     args = p.parse_args(argv)
     if args.quick and args.standards not in (None, 1000):
         p.error("--quick runs at 1,000 standards")

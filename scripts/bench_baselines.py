@@ -8,17 +8,23 @@ gunicorn exactly as `lifecycle serve` is (sync workers, access log on):
                the settings the service uses (BENCH_BASELINE_DB names the file);
 - POST /echo   a bare Flask POST whose JSON body a marshmallow schema validates;
 - GET  /json   a bare Flask GET of a 1 KB JSON document;
+- PUT  /blob   the request body streamed in 1 MiB chunks into a table of the
+               service's own store (BENCH_BLOB_DB), hashed as it comes, in one
+               transaction: what an upload must at least do;
+- GET  /blob/<id>  those chunks streamed back: what a download must at least do;
 - GET  /health what the start-up timer polls.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sqlite3
 
 import marshmallow as ma
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 
 class Thing(Aggregate):
@@ -100,3 +106,44 @@ def kilobyte():
 @app.get("/health")
 def health():
     return jsonify({"status": "ok"})
+
+
+CHUNK = 1 << 20
+
+
+def blobs() -> sqlite3.Connection:
+    db = sqlite3.connect(os.environ["BENCH_BLOB_DB"], timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE IF NOT EXISTS bench_blobs (id INTEGER, seq INTEGER, data BLOB, "
+               "PRIMARY KEY (id, seq))")
+    return db
+
+
+@app.put("/blob")
+def put_blob():
+    request.max_content_length = None
+    digest, size = hashlib.sha256(), 0
+    with blobs() as db:
+        db.execute("BEGIN IMMEDIATE")
+        blob = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM bench_blobs").fetchone()[0]
+        seq = 0
+        while block := request.stream.read(CHUNK):
+            digest.update(block)
+            size += len(block)
+            db.execute("INSERT INTO bench_blobs VALUES (?, ?, ?)", (blob, seq, block))
+            seq += 1
+        db.execute("COMMIT")
+    return jsonify({"id": blob, "size": size, "sha256": digest.hexdigest()}), 201
+
+
+@app.get("/blob/<int:blob>")
+def get_blob(blob: int):
+    db = blobs()
+    chunks = db.execute("SELECT COUNT(*) FROM bench_blobs WHERE id = ?", (blob,)).fetchone()[0]
+
+    def body():
+        for seq in range(chunks):
+            yield db.execute("SELECT data FROM bench_blobs WHERE id = ? AND seq = ?", (blob, seq)).fetchone()[0]
+        db.close()
+
+    return Response(body(), mimetype="application/octet-stream")

@@ -9,6 +9,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from api.cli.common import open_register, progress
+from projections.register import Register
 
 
 @click.command()
@@ -57,6 +58,7 @@ def verify(since: str | None, trusted_keys: tuple[str, ...]) -> None:
         difference = verify_projections(register, progress=bar.update)
     if difference is not None:
         _fail(f"the projections differ from the log: {difference}")
+    verify_contents(register)
     if signed is not None:
         problem = verify_since(register, signed, keys)
         if problem is not None:
@@ -93,6 +95,19 @@ def _signed_head(path: str) -> Any:
         return SignedHead.from_dict(doc["signed_head"])
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, SigningError) as e:
         raise click.UsageError(f"{path} records no signed head ({type(e).__name__}: {e})") from None
+
+
+def verify_contents(register: Register) -> None:
+    """Re-hash every stored file; exit 2 naming the first that differs."""
+    from projections.verify_files import first_bad_content
+
+    with progress("files", register.log_position()) as bar:
+        checked, bad = first_bad_content(register, progress=bar.update)
+    if bad is not None:
+        click.echo(f"the file {bad.name!r} of {bad.code} (named at position {bad.position}) is "
+                   f"not its bytes: content {bad.sha256}: {bad.problem}", err=True)
+        sys.exit(2)
+    click.echo(f"{checked} stored files re-hashed", err=True)
 
 
 @click.command("export")

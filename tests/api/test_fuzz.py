@@ -145,6 +145,14 @@ class _NoStore:
     without touching a store. Calls go to the fixture's app (`app=` below)."""
 
 
+# File uploads take raw bytes in each accepted media type (schemathesis knows
+# application/octet-stream and text/plain; these are sent the same way).
+for _media_type in ("application/pdf", "application/ofd", "application/msword",
+                    "application/vnd.oasis.opendocument.text",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"):
+    schemathesis.serializer.alias(_media_type, "application/octet-stream")
+
 schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", create_app(service=_NoStore()),
                                         config=_config())
 STATE: dict[str, Fuzz] = {}

@@ -22,13 +22,15 @@ FIGURES = {
     "snapshot_s", "snapshot_peak_rss_mb",
     "commands_http_rps", "commands_vs_flask_post", "catalogue_http_rps", "serve_first_answer_s",
     "webhook_lag_p50_ms", "webhook_lag_p95_ms", "webhook_backlog_events_per_s",
+    "files_upload_mb_s", "files_download_mb_s", "files_worker_rss_growth_mb",
+    "search_sqlite_p95_ms", "search_sqlite_p50_ms", "search_postgresql_p95_ms", "search_postgresql_p50_ms",
 }
 
 
 def test_bench_quick_measures_every_figure(tmp_path: Path):
     out = tmp_path / "results.json"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(out.read_text(encoding="utf-8"))
     figures = {f["key"]: f for f in result["figures"]}

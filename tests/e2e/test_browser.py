@@ -214,9 +214,55 @@ def test_the_api_docs_work_offline(browser, server, settings):
 
 
 def test_a_file_downloads_with_the_cookie(browser, server, settings):
-    spec = requests.get(f"{server.url}/openapi.json", timeout=10).json()
-    if "/api/v1/standards/{code}/editions/{year}/files/{name}" not in spec["paths"]:
-        pytest.skip("this version stores no files yet (file storage and its routes are another "
-                    "issue): the page links them through /register/…/files/{name} once they exist")
-    raise AssertionError("file routes exist now: write this step (upload, open the page, download, "
-                         "compare the SHA-256)")
+    """An edition's file, attached and approved through the API, is linked
+    from the standard's page and downloads there with the session cookie:
+    the same bytes, under its Chinese name."""
+    from tests import files
+
+    store = "postgresql" if settings.database_url.startswith("postgres") else "sqlite"
+    today = date.today()
+    body = files.pdf_with_text("JGSW file for the page")
+    r = requests.post(f"{server.url}/standards", json={"category": "05", "title": "公文用纸规范"},
+                      headers=bearer(server, "drafter"), timeout=10)
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = requests.put(f"{server.url}/standards/{code}/draft/files/正文.pdf", data=body, timeout=30,
+                     headers=bearer(server, "drafter", **{"If-Match": r.headers["ETag"],
+                                                          "Content-Type": files.PDF}))
+    assert r.status_code == 201, r.text
+    for action, who, fields in (
+            ("submit", "drafter", {}),
+            ("approve", "approver", {"approved_on": (today - timedelta(days=30)).isoformat()}),
+            ("publish", "publisher", {"issued_on": (today - timedelta(days=20)).isoformat(),
+                                      "effective_on": (today - timedelta(days=10)).isoformat()})):
+        etag = requests.get(f"{server.url}/standards/{code}", headers=bearer(server, "auditor"),
+                            timeout=10).headers["ETag"]
+        r = requests.post(f"{server.url}/standards/{code}/{action}", json=fields, timeout=10,
+                          headers=bearer(server, who, **{"If-Match": etag}))
+        assert r.status_code == 200, r.text
+
+    tab = Visit(browser, server, store)
+    page = tab.page
+    tab.open(f"/register/standards/{code}")
+    assert page.url.startswith(tab.base + "/register/sign-in")  # no cookie yet: sign in first
+    page.fill("#token", server.tokens["auditor"])
+    page.click("form.sign-in button[type=submit]")
+    assert page.url == f"{tab.base}/register/standards/{code}"
+    link = page.locator("section[aria-labelledby=files] a", has_text="正文.pdf")
+    assert link.count() == 1
+    assert hashlib.sha256(body).hexdigest() in page.inner_text("section[aria-labelledby=files]")
+    tab.shot("10-standard-with-files")
+    tab.accessible()
+    href = link.get_attribute("href")
+    with page.expect_download() as download:
+        link.click()
+    saved = Path(download.value.path())
+    assert download.value.suggested_filename == "正文.pdf"
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == hashlib.sha256(body).hexdigest()
+
+    # Without the cookie the same page address gives no file.
+    assert href and href.startswith(f"/register/standards/{code}/editions/")
+    r = requests.get(tab.base + href, allow_redirects=False, timeout=10)
+    assert r.status_code in (302, 303, 401) and r.content != body
+    tab.stayed_home()
+    tab.context.close()

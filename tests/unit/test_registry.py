@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from api import create_app, standards, subscriptions
+from api import create_app, files, standards, subscriptions  # noqa: F401  (files adds its routes to the standards')
 from lifecycle.commands import (
     REGISTRY,
     Command,

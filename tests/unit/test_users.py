@@ -41,6 +41,8 @@ COMMAND_ROLES = {
     "approve_amendment": {R.APPROVER},
     "drop_amendment": {R.DRAFTER},
     "review": {R.APPROVER},
+    "attach_file": {R.DRAFTER},
+    "remove_file": {R.DRAFTER},
     "add_user": {R.ADMIN},
     "revoke_token": {R.ADMIN},
     "issue_token": {R.ADMIN},

@@ -20,6 +20,8 @@ S = Stage
 #                      DRAFT UNDER_REV APPROVED ISSUED REV_DRAFT REV_UNDER_REV REV_APPROVED WITHDRAWN
 EXPECTED_MATRIX: dict[str, tuple[int, ...]] = {
     "edit_draft":      (1,    0,        0,       0,     1,        0,            0,           0),
+    "attach_file":     (1,    0,        0,       0,     1,        0,            0,           0),
+    "remove_file":     (1,    0,        0,       0,     1,        0,            0,           0),
     "submit":          (1,    0,        0,       0,     1,        0,            0,           0),
     "request_changes": (0,    1,        0,       0,     0,        1,            0,           0),
     "approve":         (0,    1,        0,       0,     0,        1,            0,           0),
@@ -87,9 +89,20 @@ BUILDERS: dict[Stage, Callable[[], Standard]] = {
     S.WITHDRAWN: b.withdrawn,
 }
 
+A_FILE = {"media_type": "application/pdf", "size": 3, "sha256": "ab" * 32}
+
+
+def _remove_a_file(s: Standard) -> None:
+    if s.draft is not None:  # a draft with a file to remove
+        s.draft.files = {"正文.pdf": A_FILE}
+    s.remove_file("正文.pdf", actor=b.EDITOR)
+
+
 # Arguments valid for the command in every stage that allows it.
 COMMANDS: dict[str, Callable[[Standard], None]] = {
     "edit_draft": lambda s: s.edit_draft({"summary": "改写"}, actor=b.EDITOR, reason="wording"),
+    "attach_file": lambda s: s.attach_file("正文.pdf", **A_FILE, actor=b.EDITOR),
+    "remove_file": _remove_a_file,
     "submit": lambda s: s.submit(actor=b.DRAFTER),
     "request_changes": lambda s: s.request_changes(actor=b.APPROVER, reason="see §3"),
     "approve": lambda s: s.approve(date(2022, 3, 1), b.TODAY, actor="dave"),
@@ -170,6 +183,10 @@ def test_command_in_stage(command: str, stage: Stage, allowed: bool) -> None:
 NEXT_STAGE = {
     ("edit_draft", S.DRAFT): S.DRAFT,
     ("edit_draft", S.REVISION_DRAFT): S.REVISION_DRAFT,
+    ("attach_file", S.DRAFT): S.DRAFT,
+    ("attach_file", S.REVISION_DRAFT): S.REVISION_DRAFT,
+    ("remove_file", S.DRAFT): S.DRAFT,
+    ("remove_file", S.REVISION_DRAFT): S.REVISION_DRAFT,
     ("submit", S.DRAFT): S.UNDER_REVIEW,
     ("submit", S.REVISION_DRAFT): S.REVISION_UNDER_REVIEW,
     ("request_changes", S.UNDER_REVIEW): S.DRAFT,
