@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, get_topic
 
-from lifecycle import idempotency, numbering, references, targets
+from lifecycle import idempotency, numbering, references, snapshots, targets
 from lifecycle.commands import (
     AddUser,
     ChangeSubscription,
@@ -35,12 +35,12 @@ from lifecycle.commands import (
     UserCommand,
 )
 from lifecycle.config import Settings
-from lifecycle.domain import Standard, standard_id
+from lifecycle.domain import Draft, Edition, Standard, standard_id
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from lifecycle.files import Staged
 from lifecycle.ports import Projection, RegisterReads, UserRow
 from lifecycle.subscriptions import DELETED, DeliveryChange, Subscription, delivery_change
-from lifecycle.transcodings import DateAsISO, EnumAsValue
+from lifecycle.transcodings import DataclassAsDict, DateAsISO, EnumAsValue
 from lifecycle.users import User, hash_token, user_id
 from lifecycle.vocabulary import ReviewOutcome, Role
 
@@ -57,6 +57,7 @@ class StandardsApp(Application[Any]):
     reads: RegisterReads
     projection: Projection
     aggregates: tuple[type[Aggregate], ...] = (Standard, User, Subscription)  # what this register records
+    snapshot_class = snapshots.StandardSnapshot  # taken by record(), every snapshots.INTERVAL events
 
     def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
         self.settings = settings
@@ -66,13 +67,19 @@ class StandardsApp(Application[Any]):
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the environment we are given configures the store: a stray
         # PERSISTENCE_MODULE or SQLITE_DBNAME in the shell must not redirect the log.
-        return Environment(name, dict(env or {}))
+        return Environment(name, {**dict(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"})
+
+    def construct_snapshot_store(self) -> EventStore[Any]:
+        return snapshots.CheckedSnapshots(mapper=self.mapper,
+                                          recorder=self.factory.aggregate_recorder(purpose="snapshots"))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(EnumAsValue(ReviewOutcome))
         transcoder.register(EnumAsValue(Role))
+        transcoder.register(DataclassAsDict(Draft))  # in a standard's snapshot
+        transcoder.register(DataclassAsDict(Edition))
 
     @classmethod
     def event_topics(cls) -> frozenset[str]:
@@ -237,6 +244,18 @@ class StandardsApp(Application[Any]):
         if delivery is not None:
             extra["delivery"] = delivery
         self.save(aggregate, projection=changes, **extra)
+        if isinstance(aggregate, Standard) and snapshots.due([e.originator_version for e in pending]):
+            self.snapshot(aggregate)
+
+    def snapshot(self, standard: Standard) -> None:
+        """Store a snapshot of a standard as just recorded. The command is
+        already durable: a snapshot that cannot be stored is only logged."""
+        assert self.snapshots is not None and not standard.pending_events
+        try:
+            self.snapshots.put([snapshots.StandardSnapshot.take(standard)])
+        except Exception:
+            log.warning("could not store a snapshot of %s at version %d", standard.code, standard.version,
+                        exc_info=True)
 
     def _check_replay(self) -> None:
         """After a failed insert: was it because this request's key was taken?"""

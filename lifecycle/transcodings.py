@@ -1,5 +1,5 @@
-"""How dates and enums are stored in events (eventsourcing's JSON transcoder
-knows neither)."""
+"""How dates and enums are stored in events, and a standard's Draft and
+Edition in its snapshots (eventsourcing's JSON transcoder knows none of them)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ class EnumAsValue(Transcoding):
 
     def decode(self, data: str) -> Enum:
         return self.type(data)
+
+
+class DataclassAsDict(Transcoding):
+    """Stores a dataclass of a snapshot's state (Draft, Edition) as its fields;
+    the transcoder encodes the dates and lists inside them in turn."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__name__
+
+    def encode(self, obj: object) -> dict[str, object]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, object]) -> object:
+        return self.type(**data)

@@ -135,8 +135,10 @@ def index_texts(c: Any, writer: Any, rows: Rows) -> None:
                    text.extract)
 
 
-def expected_rows(app: Any, progress: Callable[[int], None] | None = None) -> Table:
-    """Every row the projections should hold, from a replay of the whole log."""
+def expected_rows(app: Any, progress: Callable[[int], None] | None = None,
+                  states: dict[Any, Any] | None = None) -> Table:
+    """Every row the projections should hold, from a replay of the whole log;
+    `states`, if given, gets every aggregate as the replay left it."""
     rows = Rows(app.settings.zone, app.settings.review_years)
     out: Table = {}
     for batch in notifications(app):
@@ -148,4 +150,6 @@ def expected_rows(app: Any, progress: Callable[[int], None] | None = None) -> Ta
             progress(len(batch))
     for table, values in rows.finish().items():
         out.setdefault(table, []).extend(values)
+    if states is not None:
+        states.update((key, track.state) for key, track in rows.tracks.items())
     return out

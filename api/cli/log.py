@@ -44,7 +44,7 @@ def verify(since: str | None, trusted_keys: tuple[str, ...]) -> None:
     """Check the chain, every projection row and every stored file against the
     log; with --since, that the log still extends an earlier signed head.
     Prints the head hash; exits 2 naming the first difference."""
-    from projections.verify import verify_log, verify_projections, verify_since
+    from projections.verify import verify_log, verify_projections, verify_since, verify_snapshots
 
     register = open_register()
     keys = [register.signer.public, *(_public_key(k) for k in trusted_keys)]
@@ -54,10 +54,14 @@ def verify(since: str | None, trusted_keys: tuple[str, ...]) -> None:
         checked = verify_log(register, progress=bar.update)
     if checked.broken is not None:
         _fail(f"the chain breaks at position {checked.broken.position}: {checked.broken.problem}")
+    states: dict[Any, Any] = {}
     with progress("verify rows", events) as bar:
-        difference = verify_projections(register, progress=bar.update)
+        difference = verify_projections(register, progress=bar.update, states=states)
     if difference is not None:
         _fail(f"the projections differ from the log: {difference}")
+    snapshots, problem = verify_snapshots(register, states)
+    if problem is not None:
+        _fail(problem)
     verify_contents(register)
     if signed is not None:
         problem = verify_since(register, signed, keys)
@@ -65,7 +69,8 @@ def verify(since: str | None, trusted_keys: tuple[str, ...]) -> None:
             _fail(f"{since}: {problem}")
     click.echo(checked.head)
     extends = f"; it extends the head signed at position {signed.position} in {since}" if signed else ""
-    click.echo(f"{checked.events} events and every projection row verified{extends}; head hash above; "
+    click.echo(f"{checked.events} events, every projection row and {snapshots} aggregate snapshots "
+               f"verified{extends}; head hash above; "
                f"signing key {register.signer.fingerprint}", err=True)
 
 

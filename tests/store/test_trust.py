@@ -52,7 +52,7 @@ def test_verify_prints_the_head_and_the_signing_key(seeded, runner, signing_key)
     assert result.exit_code == 0, result.output
     assert result.stdout.split() == [seeded.reads.chain_hashes([30])[30]]
     assert HeadSigner(signing_key).fingerprint in result.stderr
-    assert "30 events and every projection row verified" in result.stderr
+    assert "30 events, every projection row and 0 aggregate snapshots verified" in result.stderr
 
 
 def test_an_edited_users_row_is_caught_and_grants_nothing(seeded, forger, runner, settings):
@@ -235,4 +235,4 @@ def test_verify_counts_events_not_positions(seeded, runner):
     result = verify(runner)
     assert result.exit_code == 0, result.output
     count = len(seeded.recorder.select_notifications(start=1, limit=1000))
-    assert count == 31 and f"{count} events and every projection row verified" in result.stderr
+    assert count == 31 and f"{count} events, every projection row and 0 aggregate snapshots verified" in result.stderr
