@@ -3,6 +3,7 @@ application. Every command on an existing standard needs If-Match."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from api.bootstrap import service
 from api.idempotent import Answer, idempotent
 from api.inputs import Blueprint, IfMatch, PreconditionRequired, if_match
 from api.problems import F, document, problem
-from lifecycle import commands, numbering
+from lifecycle import VERSION, commands, numbering
 from lifecycle.domain import Standard
 from lifecycle.errors import NotFound, StaleVersion
 from projections import citations
@@ -209,6 +210,9 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     when = When(as_of, known_at)
     pages: PageCache = current_app.extensions["lifecycle_pages"]
     cache_key = (request.full_path, when.day, service().reads.position())
+    etag = read_etag(cache_key)
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
     cached = pages.get(cache_key)
     if cached is None:
         items, more = catalogue_items(when, limit, filters)
@@ -218,7 +222,14 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
             next_url = url_for("standards.catalogue", **args)
         cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url},
                                                              separators=(",", ":")))
-    return current_app.response_class(cached, mimetype="application/json")
+    return current_app.response_class(cached, mimetype="application/json", headers={"ETag": f'"{etag}"'})
+
+
+def read_etag(key: tuple) -> str:
+    """The ETag of a read whose answer is a function of `key` (the query, the
+    day it is asked about, the log position) and of this version's code: a
+    status that changes at midnight changes the day, any event the position."""
+    return "r" + hashlib.sha256(repr((VERSION, *key)).encode()).hexdigest()[:24]
 
 
 def catalogue_items(when: When, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
