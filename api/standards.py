@@ -46,6 +46,8 @@ def documented(*codes: int) -> Callable[[F], F]:
     return document(blp, *codes, 503)
 
 
+READ_ETAG = {"description": "the answer's tag, from the query, the day and the log position: "
+                        "send it in If-None-Match", "schema": {"type": "string"}}
 ETAG = {"ETag": {"description": 'the standard\'s version, e.g. "3": send it back in If-Match',
                  "schema": {"type": "string"}, "required": True}}
 REPLAYED = {"Idempotency-Replayed": {"description": "true when this is the stored answer to a "
@@ -199,7 +201,12 @@ def answer_at_version(code_text: str, version: int, status: int = 200) -> Answer
 # ------------------------------------------------------------------ reads
 @blp.route("/standards", methods=["GET"])
 @blp.arguments(s.CatalogueQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
-@blp.response(200, s.StandardPage)
+@blp.response(200, s.StandardPage, headers={"ETag": READ_ETAG})
+@blp.alt_response(304, description="If-None-Match holds the page's ETag: not modified",
+                  headers={"ETag": READ_ETAG})
+@blp.doc(parameters=[{"in": "header", "name": "If-None-Match", "required": False,
+                      "schema": {"type": "string"},
+                      "description": "the catalogue's ETag you hold: 304 if the answer is unchanged"}])
 @documented(401, 422)
 def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None = None,
               **filters: Any) -> Response:
