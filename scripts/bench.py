@@ -292,6 +292,7 @@ def build_store(path: Path, n: int, log: Callable[[str], None], extra_edits: int
     """Write n standards' histories through the aggregate, the projector and
     the recorder, in global time order, BATCH_EVENTS events per transaction."""
     from api.bootstrap import bootstrap
+    from lifecycle import snapshots
     from lifecycle.config import Settings
     from projections.rebuild import Track
 
@@ -317,14 +318,19 @@ def build_store(path: Path, n: int, log: Callable[[str], None], extra_edits: int
                     aggregates[step.index] = made
                 touched[step.index] = aggregates[step.index]
             changes = []
+            due = []  # as record() does: a snapshot each time a standard passes snapshots.INTERVAL
             for index, aggregate in touched.items():
                 t = tracks.setdefault(index, Track())
+                if snapshots.due([e.originator_version for e in aggregate.pending_events]):
+                    due.append(aggregate)
                 for event in aggregate.pending_events:
                     t.state, t.slices, t.last_at, change = app.projection.step(t.state, t.slices, t.last_at,
                                                                               event)
                     changes.append(change)
             events += len(changes)
             app.save(*touched.values(), projection=changes)
+            for aggregate in due:
+                app.snapshot(aggregate)
             if (first // BATCH_EVENTS) % 10 == 0:
                 log(f"  built {events} events of {len(steps)} commands ({time.perf_counter() - started:.0f} s)")
     app.close()
@@ -610,15 +616,8 @@ class Bench:
         self.meta = meta
         self.events = meta["events"]
         try:
-            if self.args.only != "documents":
-                self.rebuild()
-                self.in_process()
-                self.pages()
-                self.snapshot()
-                self.http()
-                self.webhooks()
-            self.files_http()
-            self.search()
+            for section in self.args.only:
+                getattr(self, section)()
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
         return self.report()
@@ -774,6 +773,46 @@ class Bench:
                                 "≤ 50 ms", p95 <= 50))
         finally:
             app.close()
+
+    # ------------------------------------------------------------------ cold worker
+    def cold_command(self) -> None:
+        """The first command on a standard with 160 events in a worker that has
+        served others but not this one (its aggregate is not cached: it loads
+        from the latest aggregate snapshot), against the same command warm."""
+        from api.bootstrap import bootstrap
+        from lifecycle import commands, numbering
+
+        self.log("cold worker: first command on a standard with 160 events ...")
+
+        def edit(app: Any, code: Any, n: int) -> None:
+            app.handle(commands.EditDraft(code=code, expected_version=None, actor="bench-drafter",
+                                          changes={"summary": f"第{n}次修改"}))
+
+        app = bootstrap(self.settings)
+        try:
+            with app.reads.cursor() as c:
+                c.execute("SELECT code, version FROM standard_log WHERE recorded_to = "
+                          "'9999-12-31T23:59:59.999999Z' AND stage = 'draft' ORDER BY code DESC LIMIT 2")
+                (target, version), (other, _) = c.fetchall()
+            code, neighbour = numbering.parse_code(target), numbering.parse_code(other)
+            for n in range(max(0, 160 - version)):
+                edit(app, code, n)
+        finally:
+            app.close()
+        cold: list[float] = []
+        warm: list[float] = []
+        for run in range(self.iterations(10, 3)):
+            app = bootstrap(self.settings)  # a new worker: nothing cached
+            try:
+                edit(app, neighbour, run)  # its connections and statements warm, this standard not
+                cold.extend(timed(lambda a=app, r=run: edit(a, code, r), 1))
+                warm.extend(timed(lambda a=app, r=run: edit(a, code, r), 20))
+            finally:
+                app.close()
+        first, steady = percentile(cold, 50), percentile(warm, 50)
+        self.add(Figure("cold_command_ratio", "first command on a standard of 160+ events, cold worker, median",
+                        first, "ms", steady, "the same command warm, median (ms)", "≤ 2 × baseline",
+                        first <= 2 * steady))
 
     # ------------------------------------------------------------------ pages
     def pages(self) -> None:
@@ -1003,6 +1042,20 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SECTIONS = ("rebuild", "in_process", "cold_command", "pages", "snapshot", "http", "webhooks", "files_http",
+            "search")
+
+
+def sections(text: str) -> tuple[str, ...]:
+    if text in ("all", "documents"):
+        return SECTIONS if text == "all" else ("files_http", "search")
+    chosen = tuple(part.strip() for part in text.split(","))
+    unknown = [c for c in chosen if c not in SECTIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no section {', '.join(unknown)}; the sections are {', '.join(SECTIONS)}")
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--standards", type=int, default=None,
@@ -1015,8 +1068,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="where to write the results (default var/bench/results-N.json)")
     p.add_argument("--cache", type=Path, default=ROOT / "var" / "bench", help="where cached stores live")
     p.add_argument("--load-seconds", type=float, default=10.0, help="length of each HTTP load (full runs)")
-    p.add_argument("--only", choices=("all", "documents"), default="all",
-                   help="documents: only the figures of issue 11 (files over HTTP, search)")
+    p.add_argument("--only", type=sections, default=SECTIONS,
+                   help=f"a comma-separated list of sections to run, of {', '.join(SECTIONS)}; "
+                        "documents: only the figures of issue 11 (files_http,search)")
     p.add_argument("--search-chars", type=int, default=60_000,
                    help="characters of each standard's text in the search store (full runs; --quick: 2,000 "
                         "over 300 standards)")
