@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from functools import partial
 from typing import Any
 
 import orjson
@@ -125,7 +126,7 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
         # Most events leave an edition as it was (a draft edited beside it):
         # a copy of its fields, compared at C speed, says so.
         slices.update(_remembered(memo, ("edition", code, e.year), (e.as_dict(),),
-                                  lambda e=e: _edition_slices(code, e, zone)))
+                                  partial(_edition_slices, code, e, zone)))
     return slices
 
 
