@@ -70,9 +70,12 @@ DRAFT_FILE = "/standards/<code:code>/draft/files/<path:name>"
 EDITION = "/standards/<code:code>/editions/<year>"
 MAX_DIFF_LINES = 5_000  # lines of one file's diff in a compare
 
-UPLOAD = {"required": True, "description": "the file's bytes; Content-Type is their media type",
+UPLOAD = {"required": True,
+          "description": "the file's bytes; Content-Type is their media type, or application/octet-stream "
+                         "for the type the name's extension says (.pdf, .ofd, .docx, .doc, .odt, .xlsx, "
+                         ".txt, .md, .png, .jpg)",
           "content": {media_type: {"schema": {"type": "string", "format": "binary"}}
-                      for media_type in ("application/octet-stream", *files.MEDIA_TYPES)}}
+                      for media_type in (files.OCTET_STREAM, *files.MEDIA_TYPES)}}
 DOWNLOAD_HEADERS = {
     "ETag": {"description": 'the SHA-256 of the bytes, quoted', "schema": {"type": "string"}},
     "Repr-Digest": {"description": "RFC 9530: sha-256=:<base64>:", "schema": {"type": "string"}},
@@ -94,8 +97,10 @@ def documented(*codes: int) -> Callable[[Any], Any]:
 def downloads(f: Any) -> Any:
     """Document a download: 200 (the file) and 206 (a part of it) in each media
     type a file may have, 304 (not modified), and the problems."""
-    for status, description in ((200, "the file's bytes"), (206, "the part the Range asked for")):
-        for media_type in files.MEDIA_TYPES:
+    for status, description in ((200, "the file's bytes, sent as the file's media type; a client "
+                                      "may read any of them as application/octet-stream"),
+                                (206, "the part the Range asked for")):
+        for media_type in (*files.MEDIA_TYPES, files.OCTET_STREAM):
             f = blp.alt_response(status, schema={"type": "string", "format": "binary"},
                                  content_type=media_type, description=description,
                                  headers={**DOWNLOAD_HEADERS, **({"Content-Range": {
@@ -129,7 +134,7 @@ def attach_file(code: str, name: str, reason: str | None = None) -> Response:
         return precondition_required(parsed)
     expected = expected_version(parsed, condition)
     files.check_name(name)
-    media_type = files.media_type_of(request.content_type)
+    media_type = files.media_type_of_upload(request.content_type, name)
     files.check_media_type(media_type)
     # Refuse what the command would refuse before reading the body, unless
     # this is a retry that gets the first answer.

@@ -259,7 +259,11 @@ def downloadable(view: F) -> F:
 @blp.route("/standards.xlsx", methods=["GET"])
 @blp.arguments(s.CatalogueSheetQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX,
-              description="the catalogue as an Excel workbook (规范目录)")
+              description="the catalogue as an Excel workbook (规范目录); a client may read it as "
+                          "application/octet-stream")
+@blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type="application/octet-stream",
+                  success=True, description="the catalogue as an Excel workbook (规范目录); a client may "
+                                            "read it as application/octet-stream")
 @documented(401, 422)
 @downloadable
 def catalogue_sheet(as_of: date | None = None, known_at: datetime | None = None,
