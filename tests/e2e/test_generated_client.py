@@ -14,6 +14,7 @@ import importlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from io import BytesIO
@@ -25,9 +26,14 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
+from api.bootstrap import bootstrap
+from lifecycle.config import Settings
+from lifecycle.seed import seed
+from lifecycle.users import Role
 from tests import files as f
 from tests.conftest import STORES, reset_postgres
-from tests.e2e.conftest import Server, add_users
+from tests.e2e.conftest import Server
+from tests.people import add_user
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +42,8 @@ PACKAGE = "jgsw_client"
 # register accepts, typing the bytes by the name's extension) and says it
 # skips the other media types the document lists for the same body.
 EXPECTED_WARNINGS = ("PUT /api/v1/standards/{code}/draft/files/{name}",)
+ROLES = {"drafter": Role.DRAFTER, "approver": Role.APPROVER, "publisher": Role.PUBLISHER,
+         "auditor": Role.AUDITOR}
 # Every function the workflow calls, by module: a renamed operationId fails to import.
 OPERATIONS = {
     "standards": ("draft_standard", "edit_draft", "submit_standard", "approve_standard", "publish_standard",
@@ -49,9 +57,11 @@ OPERATIONS = {
 def the_document() -> dict[str, Any]:
     """The document the service serves, made without a store (as the fuzz test does)."""
     from api import create_app
-    from tests.api.test_fuzz import _NoStore
 
-    return create_app(service=_NoStore()).test_client().get("/api/v1/openapi.json").get_json()
+    class NoStore:  # the document is made from the routes and schemas, never the store
+        pass
+
+    return create_app(service=NoStore()).test_client().get("/api/v1/openapi.json").get_json()
 
 
 class Generated:
@@ -76,6 +86,7 @@ class Generated:
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     """Validate the document, generate a client from it, import it: once a session."""
+    started = time.monotonic()
     root = tmp_path_factory.mktemp("generated")
     document = the_document()
     validate(document)  # openapi-spec-validator: a valid OpenAPI 3.0 document
@@ -91,7 +102,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     unexpected = [line for line in warned if not line.endswith(tuple(f"{w} within files." for w in
                                                                      EXPECTED_WARNINGS))]
     assert not unexpected, done.stdout  # nothing else of the document was left out of the client
-    yield Generated(root, document)
+    client = Generated(root, document)
+    print(f"client generated and imported in {time.monotonic() - started:.1f} s")
+    yield client
     sys.path.remove(str(root))
     for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
         del sys.modules[name]
@@ -106,11 +119,18 @@ def served(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     else:
         url = request.getfixturevalue("postgres_database")
         reset_postgres(url)
-    srv = Server(workdir, url, workers=2)
-    srv.env["LIFECYCLE_SIGNING_KEY"] = str(workdir / "signing-key.pem")
-    srv.env["LIFECYCLE_DELIVER"] = "0"  # no subscriptions here
-    srv.cli("seed")
-    add_users(srv)
+    key = str(workdir / "signing-key.pem")
+    # The seed and the users in this process (as `lifecycle seed` and `user
+    # add` would record them), sparing six interpreter starts.
+    register = bootstrap(Settings(database_url=url, signing_key=key))
+    try:
+        seed(register)
+        tokens = {name: add_user(register, name, [role]) for name, role in ROLES.items()}
+    finally:
+        register.close()
+    srv = Server(workdir, url, workers=1)
+    srv.env.update(LIFECYCLE_SIGNING_KEY=key, LIFECYCLE_DELIVER="0")  # no subscriptions here
+    srv.tokens = tokens
     srv.start()
     yield srv
     srv.stop()
