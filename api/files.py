@@ -233,7 +233,10 @@ def _file_answer(name: str, staged: Staged) -> dict[str, Any]:
 @blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @downloads
 def draft_file(code: str, name: str) -> Response:
-    """A file of the open draft."""
+    """A file of the open draft.
+
+    Its bytes as they are now, with `ETag` (the SHA-256) and `Repr-Digest`;
+    `Range`, `If-None-Match` and `HEAD` as for an edition's file."""
     rows = load(path_code(code), When())
     draft = rows.doc["draft"]
     if draft is None:
@@ -246,7 +249,10 @@ def draft_file(code: str, name: str) -> Response:
 @blp.response(200, s.FilePage)
 @documented(401, 404, 422)
 def edition_files(code: str, year: str, **clocks: Any) -> dict[str, Any]:
-    """The files an edition's approval bound, with what text each gave."""
+    """The files an edition's approval bound, with what text each gave.
+
+    Each with its name, media type, size and SHA-256, and whether its text
+    was extracted for search."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     raw = find_edition(rows, year, when)
@@ -263,7 +269,10 @@ def edition_files(code: str, year: str, **clocks: Any) -> dict[str, Any]:
 @downloads
 @downloadable  # a standard's page links it through /register/ with the cookie
 def edition_file(code: str, year: str, name: str, **clocks: Any) -> Response:
-    """A file of an edition: the bytes its approval bound, as of a day."""
+    """A file of an edition: the bytes its approval bound, as of a day.
+
+    `ETag` is the SHA-256 and `Repr-Digest` (RFC 9530) its base64; `Range`
+    answers 206 with a part (416 when none overlaps), `If-None-Match` 304."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     raw = find_edition(rows, year, when)
@@ -341,9 +350,10 @@ def disposition(name: str) -> str:
 @blp.response(200, s.CompareOut)
 @documented(401, 404, 422)
 def compare(code: str, year: str, other: str, **clocks: Any) -> Response:
-    """From edition `other` to edition `year`: the fields that changed, the
-    files added, removed and changed, and a unified diff of the text of each
-    changed file that has text in both."""
+    """Compare two editions of a standard: from `other` to `year`.
+
+    The fields that changed, the files added, removed and changed, and a
+    unified diff of the text of each changed file that has text in both."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     new = find_edition(rows, year, when)
