@@ -10,10 +10,11 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from api import problems
+from api import openapi, problems
 from api.bootstrap import bootstrap
 from api.inputs import Request
 from api.problems import ProblemSchema
+from lifecycle import VERSION
 from lifecycle.config import Settings
 from projections.register import Register
 
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     app.url_map.merge_slashes = False
     app.config.update(
         API_TITLE="JGSW standards lifecycle",
-        API_VERSION="v1",
+        API_VERSION=VERSION,  # info.version: the package's
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     from api.standards import PageCache
 
     app.extensions["lifecycle_pages"] = PageCache()
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs=openapi.spec_kwargs())
+    openapi.register_components(api.spec)
     api.register_converter(StandardCodeConverter, _one_or_more_characters)
     api.register_converter(NumberTextConverter, _one_or_more_characters)
     from api import audit, files, meta, pages, reviews, standards, subscriptions

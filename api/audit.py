@@ -28,7 +28,10 @@ def guard() -> Response | None:
 @blp.response(200, s.EventPage)
 @document(blp, 401, 403, 422, 503)
 def events(after: int, limit: int) -> dict[str, Any]:
-    """The whole audit log in recorded order; page on with `after` (a position)."""
+    """The whole audit log in recorded order; page on with `after` (a position).
+
+    Auditors and admins. Each event with who, when recorded, why, its data,
+    its chain hash and, for approvals and the like, what signing it meant."""
     items, more = service().audit.page(after, limit)
     next_url = url_for("audit.events", after=items[-1]["position"], limit=limit) if more else None
     return {"items": items, "next": next_url}
@@ -39,7 +42,9 @@ def events(after: int, limit: int) -> dict[str, Any]:
 @blp.response(200, s.EventPage)
 @document(blp, 401, 403, 404, 422, 503)
 def standard_events(code: str) -> dict[str, Any]:
-    """Every recorded event of one standard, in order: what, who, when recorded, why."""
+    """Every recorded event of one standard, in order: what, who, when recorded, why.
+
+    Auditors and admins; the same entries as /events, for one standard."""
     parsed = path_code(code)
     current(parsed)
     return {"items": service().events_of(parsed), "next": None}

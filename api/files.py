@@ -70,9 +70,12 @@ DRAFT_FILE = "/standards/<code:code>/draft/files/<path:name>"
 EDITION = "/standards/<code:code>/editions/<year>"
 MAX_DIFF_LINES = 5_000  # lines of one file's diff in a compare
 
-UPLOAD = {"required": True, "description": "the file's bytes; Content-Type is their media type",
+UPLOAD = {"required": True,
+          "description": "the file's bytes; Content-Type is their media type, or application/octet-stream "
+                         "for the type the name's extension says (.pdf, .ofd, .docx, .doc, .odt, .xlsx, "
+                         ".txt, .md, .png, .jpg)",
           "content": {media_type: {"schema": {"type": "string", "format": "binary"}}
-                      for media_type in ("application/octet-stream", *files.MEDIA_TYPES)}}
+                      for media_type in (files.OCTET_STREAM, *files.MEDIA_TYPES)}}
 DOWNLOAD_HEADERS = {
     "ETag": {"description": 'the SHA-256 of the bytes, quoted', "schema": {"type": "string"}},
     "Repr-Digest": {"description": "RFC 9530: sha-256=:<base64>:", "schema": {"type": "string"}},
@@ -94,8 +97,10 @@ def documented(*codes: int) -> Callable[[Any], Any]:
 def downloads(f: Any) -> Any:
     """Document a download: 200 (the file) and 206 (a part of it) in each media
     type a file may have, 304 (not modified), and the problems."""
-    for status, description in ((200, "the file's bytes"), (206, "the part the Range asked for")):
-        for media_type in files.MEDIA_TYPES:
+    for status, description in ((200, "the file's bytes, sent as the file's media type; a client "
+                                      "may read any of them as application/octet-stream"),
+                                (206, "the part the Range asked for")):
+        for media_type in (*files.MEDIA_TYPES, files.OCTET_STREAM):
             f = blp.alt_response(status, schema={"type": "string", "format": "binary"},
                                  content_type=media_type, description=description,
                                  headers={**DOWNLOAD_HEADERS, **({"Content-Range": {
@@ -129,7 +134,7 @@ def attach_file(code: str, name: str, reason: str | None = None) -> Response:
         return precondition_required(parsed)
     expected = expected_version(parsed, condition)
     files.check_name(name)
-    media_type = files.media_type_of(request.content_type)
+    media_type = files.media_type_of_upload(request.content_type, name)
     files.check_media_type(media_type)
     # Refuse what the command would refuse before reading the body, unless
     # this is a retry that gets the first answer.
@@ -228,7 +233,10 @@ def _file_answer(name: str, staged: Staged) -> dict[str, Any]:
 @blp.arguments(s.NoQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @downloads
 def draft_file(code: str, name: str) -> Response:
-    """A file of the open draft."""
+    """A file of the open draft.
+
+    Its bytes as they are now, with `ETag` (the SHA-256) and `Repr-Digest`;
+    `Range`, `If-None-Match` and `HEAD` as for an edition's file."""
     rows = load(path_code(code), When())
     draft = rows.doc["draft"]
     if draft is None:
@@ -241,7 +249,10 @@ def draft_file(code: str, name: str) -> Response:
 @blp.response(200, s.FilePage)
 @documented(401, 404, 422)
 def edition_files(code: str, year: str, **clocks: Any) -> dict[str, Any]:
-    """The files an edition's approval bound, with what text each gave."""
+    """The files an edition's approval bound, with what text each gave.
+
+    Each with its name, media type, size and SHA-256, and whether its text
+    was extracted for search."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     raw = find_edition(rows, year, when)
@@ -258,7 +269,10 @@ def edition_files(code: str, year: str, **clocks: Any) -> dict[str, Any]:
 @downloads
 @downloadable  # a standard's page links it through /register/ with the cookie
 def edition_file(code: str, year: str, name: str, **clocks: Any) -> Response:
-    """A file of an edition: the bytes its approval bound, as of a day."""
+    """A file of an edition: the bytes its approval bound, as of a day.
+
+    `ETag` is the SHA-256 and `Repr-Digest` (RFC 9530) its base64; `Range`
+    answers 206 with a part (416 when none overlaps), `If-None-Match` 304."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     raw = find_edition(rows, year, when)
@@ -336,9 +350,10 @@ def disposition(name: str) -> str:
 @blp.response(200, s.CompareOut)
 @documented(401, 404, 422)
 def compare(code: str, year: str, other: str, **clocks: Any) -> Response:
-    """From edition `other` to edition `year`: the fields that changed, the
-    files added, removed and changed, and a unified diff of the text of each
-    changed file that has text in both."""
+    """Compare two editions of a standard: from `other` to `year`.
+
+    The fields that changed, the files added, removed and changed, and a
+    unified diff of the text of each changed file that has text in both."""
     when = When(**clocks)
     rows = load(path_code(code), when)
     new = find_edition(rows, year, when)

@@ -29,7 +29,10 @@ def guard() -> Response | None:
 @blp.response(200, s.CategoryPage)
 @document(blp, 401, 422, 503)
 def categories() -> dict[str, Any]:
-    """The six categories (JGSW01001 §4.2) with counts and the next free sub-item."""
+    """The six categories (JGSW01001 §4.2) with counts and the next free sub-item.
+
+    Counts are of standards by status today; `next_code` is the number a
+    draft in that category would get."""
     app = service()
     counts = app.reads.category_counts(app.today())
     items = []
@@ -54,7 +57,10 @@ def categories() -> dict[str, Any]:
 @blp.response(200, s.NumberOut)
 @document(blp, 401, 422, 503)
 def parse_number(text: str) -> dict[str, Any]:
-    """Parse any reasonable spelling of a standard or edition number."""
+    """Parse any reasonable spelling of a standard or edition number.
+
+    Full-width digits, spaces, hyphens for the dash, lower case: the
+    canonical number, or a 422 saying what is wrong with it."""
     parsed = numbering.parse(text)
     code = parsed if isinstance(parsed, numbering.StandardCode) else parsed.code
     return {
@@ -74,7 +80,10 @@ def parse_number(text: str) -> dict[str, Any]:
 @document(blp, 503)
 @blp.doc(security=[])
 def health() -> dict[str, Any]:
-    """Liveness and the store in use; no auth."""
+    """Liveness and the store in use; no auth.
+
+    The store's kind, the log's last position and each projection's position
+    (equal except while a rebuild runs)."""
     app = service()
     position = app.log_position()
     return {

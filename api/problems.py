@@ -67,9 +67,11 @@ ERROR_DESCRIPTIONS = {
     413: "the body is larger than the limit",
     415: ("the body is not sent as JSON, or a file's media type is not accepted "
           "or its bytes are not of that type"),
+    414: "the request line is longer than 8,190 bytes (answered by the server before any route)",
     416: "no range of the Range header overlaps the file (Content-Range: bytes */size)",
     422: "invalid input: `errors` names each field",
     428: "If-Match required: GET the standard first",
+    431: "too many header fields, or one too large (answered by the server before any route)",
     503: "the store cannot answer or write; nothing was recorded (Retry-After)",
 }
 HEADER_DOCS = {

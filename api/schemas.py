@@ -406,6 +406,33 @@ class DraftOut(ma.Schema):
     files = ma.fields.List(ma.fields.Nested(FileOut))
 
 
+class EditionBrief(ma.Schema):
+    """An edition in a standard's list of editions (its full view: /editions/{year})."""
+
+    number = ma.fields.String(metadata={"example": "JGSW05001—2018"})
+    year = ma.fields.Integer()
+    title = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(EDITION_STATUSES))
+    status_label = ma.fields.String()
+    issued_on = ma.fields.String(allow_none=True)
+    effective_on = ma.fields.String(allow_none=True)
+    trial = ma.fields.Boolean()
+    withdrawn_on = ma.fields.String(allow_none=True)
+    replaces = ma.fields.String(allow_none=True)
+    replaced_by = ma.fields.String(allow_none=True)
+    will_replace = ma.fields.String(allow_none=True)
+    will_be_replaced_by = ma.fields.String(allow_none=True)
+
+
+class ReviewOut(ma.Schema):
+    """A periodic review (复审) recorded on a standard."""
+
+    reviewed_on = ma.fields.String()
+    outcome = ma.fields.String(validate=validate.OneOf([o.value for o in ReviewOutcome]))
+    by = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+
+
 class StandardOut(ma.Schema):
     code = ma.fields.String(metadata={"example": "JGSW05001"})
     category = ma.fields.String()
@@ -424,8 +451,8 @@ class StandardOut(ma.Schema):
     withdrawal_scheduled_on = ma.fields.String(allow_none=True, metadata={
         "description": "a withdrawal recorded for a day still to come (before it, it can be "
                        "corrected by withdrawing again or cancelled)"})
-    editions = ma.fields.List(ma.fields.Dict())
-    reviews = ma.fields.List(ma.fields.Dict())
+    editions = ma.fields.List(ma.fields.Nested(EditionBrief))
+    reviews = ma.fields.List(ma.fields.Nested(ReviewOut))
     matched_in = ma.fields.String(validate=validate.OneOf(("title", "text")),
                                   metadata={"description": "with `q`: where the row was found"})
     matched_file = ma.fields.String(metadata={"description": "with `q`, found in text: the file holding it"})
@@ -589,10 +616,16 @@ class FileChanges(ma.Schema):
     unchanged = ma.fields.List(ma.fields.String())
 
 
+class FieldChange(ma.Schema):
+    old = ma.fields.Raw(allow_none=True, metadata={"description": "the value in `other`"})
+    new = ma.fields.Raw(allow_none=True, metadata={"description": "the value in `year`"})
+
+
 class CompareOut(ma.Schema):
     from_ = ma.fields.String(data_key="from", metadata={"description": "the older edition (`other`)"})
     to = ma.fields.String(metadata={"description": "the edition compared with it (`year`)"})
-    changed_fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), data_key="fields",
+    changed_fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(FieldChange),
+                                    data_key="fields",
                                     metadata={"description": "field -> {old, new}, for each field that "
                                                              "changed"})
     files = ma.fields.Nested(FileChanges)

@@ -277,13 +277,19 @@ def downloadable(view: F) -> F:
 @blp.route("/standards.xlsx", methods=["GET"])
 @blp.arguments(s.CatalogueSheetQuery, location="query", as_kwargs=True, unknown=ma.RAISE)
 @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX,
-              description="the catalogue as an Excel workbook (规范目录)")
+              description="the catalogue as an Excel workbook (规范目录); a client may read it as "
+                          "application/octet-stream")
+@blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type="application/octet-stream",
+                  success=True, description="the catalogue as an Excel workbook (规范目录); a client may "
+                                            "read it as application/octet-stream")
 @documented(401, 422)
 @downloadable
 def catalogue_sheet(as_of: date | None = None, known_at: datetime | None = None,
                     **filters: Any) -> Response:
-    """The catalogue as a spreadsheet (XLSX): every standard the filters
-    select, with the same filters and clocks as /standards."""
+    """The catalogue as a spreadsheet (XLSX).
+
+    Every standard the filters select, with the same filters and clocks as
+    /standards (no paging), as an Excel workbook with Chinese headings."""
     when = When(as_of, known_at)
     data = render_xlsx(when.day, whole_catalogue(when, filters))
     day = when.day.isoformat()
@@ -343,7 +349,10 @@ COMMAND_ROUTES["standards.draft"] = (commands.DraftStandard,)
 @blp.response(200, s.StandardOut, headers=ETAG)
 @documented(401, 404, 422)
 def one(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
-    """One standard: the edition in force, any open draft, all editions in brief."""
+    """One standard: the edition in force, any open draft, all editions in brief.
+
+    The `ETag` is the standard's version: send it back in `If-Match` with the
+    next command. `as_of` and `known_at` read it on a day, as recorded at a moment."""
     when = When(as_of, known_at)
     view = standard_view(load(path_code(code), when), when.day)
     return as_json(view, 200, {"ETag": f'"{view["version"]}"'})
@@ -354,7 +363,10 @@ def one(code: str, as_of: date | None = None, known_at: datetime | None = None) 
 @blp.response(200, s.EditionPage)
 @documented(401, 404, 422)
 def editions(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
-    """The version history, superseded and withdrawn editions included."""
+    """The version history, superseded and withdrawn editions included.
+
+    Every edition that existed on `as_of`, whole and oldest first, with what
+    each replaced and was replaced by."""
     when = When(as_of, known_at)
     return as_json({"items": all_editions(load(path_code(code), when), when.day), "next": None})
 
@@ -370,7 +382,10 @@ def all_editions(rows: StandardRows, day: date) -> list[dict[str, Any]]:
 @documented(401, 404, 422)
 def edition(code: str, year: str, as_of: date | None = None,
             known_at: datetime | None = None) -> dict[str, Any]:
-    """One edition, whole."""
+    """One edition, whole.
+
+    `year` is the edition's year code (2018) or its whole number
+    (JGSW05001—2018); its amendment sheets and files as of `as_of`."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
     return edition_view(rows.code, find_edition(rows, year, when), when.day, rows.editions)
@@ -411,8 +426,10 @@ def edition_references(code: str, year: str, as_of: date | None = None,
 @blp.response(200, s.CitingPage)
 @documented(401, 404, 422)
 def referenced_by(code: str, as_of: date | None = None, known_at: datetime | None = None) -> Response:
-    """The editions in force on `as_of` that cite this standard, dated or not:
-    what a revision or withdrawal of it affects."""
+    """The editions in force on `as_of` that cite this standard.
+
+    Dated and undated citations both: what a revision or withdrawal of this
+    standard affects."""
     when = When(as_of, known_at)
     rows = load(path_code(code), when)
     items = citations.referenced_by(service().reads, rows.code, when.day, when.known_at)

@@ -122,7 +122,9 @@ def view(subscription_id: UUID | str) -> dict[str, Any]:
 @blp.response(200, SubscriptionPage)
 @documented(422)
 def listing() -> Response:
-    """Every subscription, with where its delivery stands."""
+    """Every subscription, with where its delivery stands.
+
+    Admins. URL, filters, state, position and lag; never the secret."""
     app = service()
     return as_json({"items": app.subscriptions.views(app.log_position()), "next": None})
 
@@ -132,7 +134,9 @@ def listing() -> Response:
 @blp.response(200, SubscriptionOut)
 @documented(404, 422)
 def one(subscription_id: UUID) -> Response:
-    """One subscription: filters, state, position, lag, last attempt and error."""
+    """One subscription: filters, state, position, lag, last attempt and error.
+
+    Admins; never the secret."""
     return as_json(view(subscription_id))
 
 

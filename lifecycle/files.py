@@ -37,6 +37,13 @@ MEDIA_TYPES = {
     TXT: "TXT", MARKDOWN: "Markdown", PNG: "PNG", JPEG: "JPEG",
 }
 TEXT_TYPES = (TXT, MARKDOWN)
+# Bytes sent with no type of their own (application/octet-stream, as generated
+# clients send every upload) take the type their name's extension says.
+OCTET_STREAM = "application/octet-stream"
+EXTENSIONS = {
+    ".pdf": PDF, ".ofd": OFD, ".docx": DOCX, ".doc": DOC, ".odt": ODT, ".xlsx": XLSX, ".txt": TXT,
+    ".md": MARKDOWN, ".markdown": MARKDOWN, ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG,
+}
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 (.doc) compound file
 ODT_MIMETYPE = ODT.encode()
 
@@ -105,6 +112,22 @@ def name_problem(name: str) -> str | None:
 def media_type_of(header: str | None) -> str:
     """The bare media type of a Content-Type header, in lower case."""
     return (header or "").split(";", 1)[0].strip().lower()
+
+
+def media_type_of_upload(content_type: str | None, name: str) -> str:
+    """The media type of an upload: its Content-Type, or, for
+    application/octet-stream, the type its name's extension names (415 when
+    it names none)."""
+    media_type = media_type_of(content_type)
+    if media_type != OCTET_STREAM:
+        return media_type
+    suffix = "." + name.rpartition(".")[2].lower() if "." in name else ""
+    if suffix not in EXTENSIONS:
+        raise UnsupportedMedia(
+            f"bytes sent as {OCTET_STREAM} take the media type of the file name's extension, and "
+            f"{name[:80]!r} has none of {', '.join(EXTENSIONS)}: name the file so, or send its "
+            "media type as Content-Type", media_type=OCTET_STREAM, allowed=sorted(MEDIA_TYPES))
+    return EXTENSIONS[suffix]
 
 
 def check_media_type(media_type: str) -> None:

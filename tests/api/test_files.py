@@ -555,3 +555,20 @@ def test_the_openapi_document_declares_a_binary_upload(client):
     get_op = doc["paths"]["/api/v1/standards/{code}/editions/{year}/files/{name}"]["get"]
     assert {"200", "206", "304", "416"} <= set(get_op["responses"])
     assert f.PDF in get_op["responses"]["200"]["content"]
+
+
+def test_bytes_sent_as_octet_stream_take_the_type_of_their_names_extension(api, service):
+    """What a client generated from the OpenAPI document sends for every upload."""
+    code = api.draft()
+    pdf = f.pdf_with_text("会议服务")
+    body = attached(api, code, "标准正文.PDF", pdf, "application/octet-stream")
+    assert (body["file"]["media_type"], body["file"]["text"]["status"]) == (f.PDF, "extracted")
+    resp = download(api, f"/standards/{code}/draft/files/{quote('标准正文.PDF')}")
+    assert (resp.mimetype, resp.data) == (f.PDF, pdf)
+    before = stored_contents(service)
+    for name, data in (("说明", pdf), ("说明.bin", pdf), ("图.png", pdf)):  # no extension, unknown, lying
+        resp = put(api, code, name, data, "application/octet-stream")
+        assert resp.status_code == 415, (name, resp.get_data(as_text=True))
+        assert resp.mimetype == "application/problem+json"
+    assert "extension" in put(api, code, "说明.bin", pdf, "application/octet-stream").get_json()["detail"]
+    assert stored_contents(service) == before
