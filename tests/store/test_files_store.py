@@ -227,7 +227,8 @@ def test_a_format_1_snapshot_still_verifies(service, tmp_path):
     position, head, rows = service.reads.everything_on(day)
     path = tmp_path / "catalogue-2020-01-01.json"
     signed = service.signer.sign(position, head)
-    path.write_bytes(snapshot.render_json(day, position, head, rows, signed, [], snapshot.FORMAT_WITHOUT_FILES))
+    path.write_bytes(snapshot.render_json(day, position, head, snapshot.views_of(day, rows), signed, [],
+                                          snapshot.FORMAT_WITHOUT_FILES))
     assert b'"files"' not in path.read_bytes()
     problems, _ = snapshot.verify(service, path)
     assert problems == []

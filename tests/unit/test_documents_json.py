@@ -57,3 +57,18 @@ def test_a_document_of_a_rebuilt_store_round_trips():
                        "files": {"标准正文.pdf": {"size": 10, "sha256": "ab" * 32}}}, stage=Stage.ISSUED,
               when=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     assert dumps(doc) == reference(doc)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+                           | st.text(), lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_a_snapshots_layout_is_json_dumps_indent_1(value):
+    from projections.snapshot import indented
+
+    assert indented(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
+    assert indented({"standards": [value, {"x": [value]}]}) == json.dumps(
+        {"standards": [value, {"x": [value]}]}, ensure_ascii=False, sort_keys=True, indent=1)
