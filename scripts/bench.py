@@ -767,10 +767,12 @@ class Bench:
                 samples = timed(clocked(kind), iters)
                 self.add(Figure(f"asof_{kind}_p50_ms", f"{label}: catalogue page + one standard's editions, p50",
                                 percentile(samples, 50), "ms", None, None))
-                p95 = percentile(samples, 95)
+                p95, p99 = percentile(samples, 95), percentile(samples, 99)
                 self.add(Figure(f"asof_{kind}_p95_ms", f"{label}: catalogue page + one standard's editions, p95",
-                                p95, "ms", percentile(plain, 95), "today's catalogue page p95 (ms)",
-                                "≤ 50 ms", p95 <= 50))
+                                p95, "ms", percentile(plain, 95), "today's catalogue page p95 (ms)"))
+                self.add(Figure(f"asof_{kind}_p99_ms", f"{label}: catalogue page + one standard's editions, p99",
+                                p99, "ms", percentile(plain, 99), "today's catalogue page p99 (ms)",
+                                "≤ 10 ms", p99 <= 10))
         finally:
             app.close()
 
@@ -898,6 +900,7 @@ class Bench:
         if len(drafts) < CLIENTS:
             raise BenchError(f"the store has {len(drafts)} open drafts; the command load needs {CLIENTS}")
 
+        page_file = self.work / "page.json"
         self.log("HTTP: lifecycle serve --workers 2 ...")
         srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], self.env,
                      "/api/v1/health", self.work / "serve.log")
@@ -916,6 +919,15 @@ class Bench:
 
             cat_load = drive(srv.port, catalogue, self.seconds())
             self.check(cat_load, "catalogue over HTTP")
+            # The first page, as every reader opening the catalogue asks it:
+            # built once per worker and log position, then sent as it was.
+            first_page = "/api/v1/standards?limit=50"
+            status, page_bytes = get(srv.port, first_page, reader)
+            if status != 200:
+                raise BenchError(f"catalogue page: {status}")
+            page_file.write_bytes(page_bytes)
+            same_load = drive(srv.port, lambda i: lambda: ("GET", first_page, None, reader), self.seconds())
+            self.check(same_load, "the catalogue's first page over HTTP")
 
             # commands: each client edits its own open drafts, with the ETag of its last answer
             shares = [drafts[i::CLIENTS] for i in range(CLIENTS)]
@@ -947,7 +959,8 @@ class Bench:
             srv.stop()
 
         self.log("HTTP: baselines (gunicorn --workers 2, scripts/bench_baselines.py) ...")
-        base_env = {**os.environ, "BENCH_BASELINE_DB": str(self.work / "baseline.db")}
+        base_env = {**os.environ, "BENCH_BASELINE_DB": str(self.work / "baseline.db"),
+                    "BENCH_PAGE_FILE": str(page_file)}
         base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
                        "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
                       base_env, "/health", self.work / "baseline.log")
@@ -962,18 +975,22 @@ class Bench:
             self.check(base_post, "baseline Flask POST")
             base_get = drive(base.port, lambda i: lambda: ("GET", "/json", None, {}), self.seconds())
             self.check(base_get, "baseline Flask GET")
+            base_page = drive(base.port, lambda i: lambda: ("GET", "/page", None, {}), self.seconds())
+            self.check(base_page, "baseline Flask GET of the page's bytes")
             base_first = base.first_answer
         finally:
             base.stop()
 
         self.add(Figure("commands_http_rps", "commands over HTTP (PATCH draft, If-Match), 2 workers",
                         cmd_load.rps, "req/s", base_save.rps, "bare endpoint: one app.save of 3 events (req/s)",
-                        "≥ 0.6 × baseline", cmd_load.rps >= 0.6 * base_save.rps))
+                        "≥ 0.8 × baseline", cmd_load.rps >= 0.8 * base_save.rps))
         self.add(Figure("commands_vs_flask_post", "commands over HTTP vs a bare Flask POST + marshmallow",
                         cmd_load.rps, "req/s", base_post.rps, "bare Flask POST + marshmallow (req/s)"))
-        self.add(Figure("catalogue_http_rps", "catalogue page over HTTP, 2 workers", cat_load.rps, "req/s",
-                        base_get.rps, "bare Flask GET of 1 KB JSON (req/s)", "≥ 0.5 × baseline",
-                        cat_load.rps >= 0.5 * base_get.rps))
+        self.add(Figure("catalogue_http_rps", "the catalogue's first page over HTTP, 2 workers", same_load.rps,
+                        "req/s", base_page.rps, "bare Flask route sending the same bytes (req/s)",
+                        "≥ 0.8 × baseline", same_load.rps >= 0.8 * base_page.rps))
+        self.add(Figure("catalogue_pages_http_rps", "catalogue pages at random cursors over HTTP, 2 workers",
+                        cat_load.rps, "req/s", base_page.rps, "bare Flask route sending the first page (req/s)"))
         self.add(Figure("serve_first_answer_s", "lifecycle serve: start to first answer", serve_first, "s",
                         base_first, "bare gunicorn app: start to first answer (s)", "≤ 2 s", serve_first <= 2))
 

@@ -8,6 +8,8 @@ gunicorn exactly as `lifecycle serve` is (sync workers, access log on):
                the settings the service uses (BENCH_BASELINE_DB names the file);
 - POST /echo   a bare Flask POST whose JSON body a marshmallow schema validates;
 - GET  /json   a bare Flask GET of a 1 KB JSON document;
+- GET  /page   a bare Flask GET sending the bytes of the file BENCH_PAGE_FILE
+               (the catalogue page the service answers, read once);
 - PUT  /blob   the request body streamed in 1 MiB chunks into a table of the
                service's own store (BENCH_BLOB_DB), hashed as it comes, in one
                transaction: what an upload must at least do;
@@ -101,6 +103,19 @@ def echo():
 @app.get("/json")
 def kilobyte():
     return jsonify(KILOBYTE)
+
+
+_page: bytes | None = None
+
+
+@app.get("/page")
+def page():
+    """The same bytes the service's catalogue page is, with nothing to build."""
+    global _page
+    if _page is None:
+        with open(os.environ["BENCH_PAGE_FILE"], "rb") as f:
+            _page = f.read()
+    return Response(_page, mimetype="application/json")
 
 
 @app.get("/health")
