@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+import orjson
+
 from lifecycle.ports import StoredAnswer, UserRow
 from projections import search
 from projections.chain import GENESIS
@@ -34,6 +36,19 @@ def recorded(alias: str, known_at: str | None) -> tuple[str, list[str]]:
     if known_at is None:
         return f"{alias}.recorded_to = ?", [OPEN]
     return f"{alias}.recorded_from <= ? AND ? < {alias}.recorded_to", [known_at, known_at]
+
+
+def latest(alias: str, table: str, key: tuple[str, ...], known_at: str | None) -> tuple[str, list[str]]:
+    """As `recorded`, for a table whose rows of one `key` follow each other in
+    record time (standard_log, edition_states: one row per key at a time,
+    primary key (*key, recorded_from)): the row held at `known_at` is the last
+    one recorded by then, found by the index instead of scanning every
+    earlier row of a long history."""
+    if known_at is None:
+        return recorded(alias, None)
+    same = " AND ".join(f"m.{k} = {alias}.{k}" for k in key)
+    return (f"{alias}.recorded_from = (SELECT MAX(m.recorded_from) FROM {table} m WHERE {same} "
+            f"AND m.recorded_from <= ?) AND ? < {alias}.recorded_to", [known_at, known_at])
 
 
 def _escape_like(text: str) -> str:
@@ -174,16 +189,16 @@ class Reads:
         if not codes:
             return out
         marks = ",".join("?" * len(codes))
-        when, params = recorded("l", known_at)
+        when, params = latest("l", "standard_log", ("code",), known_at)
         for code, version, stage, doc in self._rows(
                 c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
                 f"WHERE l.code IN ({marks}) AND {when}", [*codes, *params]):
-            out[code] = StandardRows(code, version, stage, json.loads(doc), {}, None)
-        when, params = recorded("e", known_at)
+            out[code] = StandardRows(code, version, stage, orjson.loads(doc), {}, None)
+        when, params = latest("e", "edition_states", ("code", "year"), known_at)
         for code, year, doc in self._rows(
                 c, f"SELECT e.code, e.year, e.doc FROM edition_states e "
                 f"WHERE e.code IN ({marks}) AND {when} ORDER BY e.code, e.year", [*codes, *params]):
-            out[code].editions[year] = json.loads(doc)
+            out[code].editions[year] = orjson.loads(doc)
         return out
 
     def standard(self, code: str, day: date, known_at: str | None = None) -> StandardRows | None:
