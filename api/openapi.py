@@ -218,11 +218,20 @@ class ClientPlugin(BasePlugin):
                 operation["description"] = command_description(sent[0])
             operation["parameters"] = [*operation.get("parameters", []), *REQUEST_HEADERS]
             responses = operation.setdefault("responses", {})
+            named = {p.get("name") for p in operation["parameters"] if isinstance(p, dict)}
+            if {304, "304"} & set(responses) and "If-None-Match" not in named:
+                operation["parameters"].append(IF_NONE_MATCH)
             for status in EVERY_OPERATION_PROBLEMS:
                 responses.setdefault(str(status), problem_response(status))
             for response in responses.values():
                 if isinstance(response, dict):
                     response["headers"] = {**response.get("headers", {}), **RESPONSE_HEADERS}
+
+
+# An operation that can answer 304 reads it (flask-smorest's own `parameters`
+# would replace those its arguments schema declares).
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                 "description": "the ETag you hold: 304, with no body, if the answer is unchanged"}
 
 
 def register_components(spec: Any) -> None:

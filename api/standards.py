@@ -204,9 +204,6 @@ def answer_at_version(code_text: str, version: int, status: int = 200) -> Answer
 @blp.response(200, s.StandardPage, headers={"ETag": READ_ETAG})
 @blp.alt_response(304, description="If-None-Match holds the page's ETag: not modified",
                   headers={"ETag": READ_ETAG})
-@blp.doc(parameters=[{"in": "header", "name": "If-None-Match", "required": False,
-                      "schema": {"type": "string"},
-                      "description": "the catalogue's ETag you hold: 304 if the answer is unchanged"}])
 @documented(401, 422)
 def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None = None,
               **filters: Any) -> Response:

@@ -88,3 +88,10 @@ def test_the_304_does_not_build_the_page(api, seeded, monkeypatch):
         raise AssertionError("a 304 built the page")
     monkeypatch.setattr(routes, "catalogue_items", refuse)
     assert read(api, etag=etag).status_code == 304
+
+
+def test_the_document_declares_the_etag_the_304_and_keeps_the_filters(client):
+    op = client.get(f"{PREFIX}/openapi.json").get_json()["paths"][f"{PREFIX}/standards"]["get"]
+    names = {p["name"] for p in op["parameters"] if "name" in p}
+    assert {"If-None-Match", "category", "as_of", "known_at", "after", "limit"} <= names
+    assert "304" in op["responses"] and "ETag" in op["responses"]["200"]["headers"]
