@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from lifecycle.config import Settings
+from lifecycle.users import Role
+
 pytestmark = pytest.mark.e2e
 
 
@@ -85,21 +88,34 @@ class Server:
             raise
 
 
-def add_users(srv: Server) -> None:
-    srv.tokens = {
-        name: srv.cli("user", "add", name, "--role", role).stdout.strip()
-        for name, role in [("drafter", "drafter"), ("drafter2", "drafter"),
-                           ("approver", "approver"), ("publisher", "publisher"),
-                           ("auditor", "auditor")]
-    }
+USERS = [("drafter", "drafter"), ("drafter2", "drafter"), ("approver", "approver"),
+         ("publisher", "publisher"), ("auditor", "auditor")]
+
+
+def add_users(srv: Server, seed: bool = False) -> None:
+    """The users every end-to-end test drives with (and the seed, if asked),
+    recorded in this process through the register the CLI opens, as
+    `lifecycle seed` and `lifecycle user add` record them: six CLI processes
+    would cost each test seconds of imports (tests/api/test_cli.py runs the
+    commands themselves)."""
+    from api.bootstrap import bootstrap
+    from lifecycle.seed import seed as record_seed
+    from tests.people import add_user
+
+    register = bootstrap(Settings.from_env(srv.env))
+    try:
+        if seed:
+            record_seed(register)
+        srv.tokens = {name: add_user(register, name, [Role(role)]) for name, role in USERS}
+    finally:
+        register.close()
 
 
 @pytest.fixture
 def server(tmp_path: Path, settings):
     """A seeded store with users, served by a real `lifecycle serve`, on each store."""
     srv = Server(tmp_path, settings.database_url)
-    srv.cli("seed")
-    add_users(srv)
+    add_users(srv, seed=True)
     srv.start()
     yield srv
     srv.stop()
