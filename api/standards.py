@@ -38,7 +38,10 @@ COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 @blp.before_request
 def guard() -> Response | None:
     sent = COMMAND_ROUTES.get(request.endpoint or "")
-    return check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
+    refused = check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
+    if refused is None and request.endpoint == "standards.catalogue":
+        return unchanged_catalogue()  # before the query is parsed: it was, when the page was built
+    return refused
 
 def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a
@@ -212,28 +215,39 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     `as_of` asks what was in force on a day; `known_at` what the register said
     at a moment; alone or together."""
     when = When(as_of, known_at)
-    pages: PageCache = current_app.extensions["lifecycle_pages"]
-    cache_key = (request.full_path, when.day, service().reads.position())
-    etag = read_etag(cache_key)
+    key, etag = catalogue_key()
+    items, more = catalogue_items(when, limit, filters)
+    next_url = None
+    if more:
+        args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
+        next_url = url_for("standards.catalogue", **args)
+    page = current_app.json.dumps({"items": items, "next": next_url}, separators=(",", ":"))
+    current_app.extensions["lifecycle_pages"].put(key, page)
+    return page_answer(page, etag)
+
+
+def catalogue_key() -> tuple[tuple, str]:
+    """What a catalogue page is a function of, and its ETag: the query as
+    sent, today (the day it is about unless as_of says), the log position,
+    and this version's code. A status that changes at midnight changes the
+    day; any event, the position."""
+    key = (request.full_path, service().today(), service().reads.position())
+    return key, "r" + hashlib.sha256(repr((VERSION, *key)).encode()).hexdigest()[:24]
+
+
+def unchanged_catalogue() -> Response | None:
+    """304 if If-None-Match holds the page's ETag; the page this worker built
+    for the same key, if it has it; None: build it."""
+    key, etag = catalogue_key()
     if request.if_none_match.contains_weak(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
-    cached = pages.get(cache_key)
-    if cached is None:
-        items, more = catalogue_items(when, limit, filters)
-        next_url = None
-        if more:
-            args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
-            next_url = url_for("standards.catalogue", **args)
-        cached = pages.put(cache_key, current_app.json.dumps({"items": items, "next": next_url},
-                                                             separators=(",", ":")))
-    return current_app.response_class(cached, mimetype="application/json", headers={"ETag": f'"{etag}"'})
+    pages: PageCache = current_app.extensions["lifecycle_pages"]
+    page = pages.get(key)
+    return page_answer(page, etag) if page is not None else None
 
 
-def read_etag(key: tuple) -> str:
-    """The ETag of a read whose answer is a function of `key` (the query, the
-    day it is asked about, the log position) and of this version's code: a
-    status that changes at midnight changes the day, any event the position."""
-    return "r" + hashlib.sha256(repr((VERSION, *key)).encode()).hexdigest()[:24]
+def page_answer(page: str, etag: str) -> Response:
+    return current_app.response_class(page, mimetype="application/json", headers={"ETag": f'"{etag}"'})
 
 
 def catalogue_items(when: When, limit: int, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
