@@ -875,9 +875,9 @@ class Bench:
             raise BenchError(f"lifecycle snapshot wrote {written}")
         base_wall, base_peak, _ = run_peak([lifecycle_command(), "--help"], self.env)
         self.add(Figure("snapshot_s", "lifecycle snapshot, wall time", wall, "s", base_wall,
-                        "lifecycle --help wall time (s)", "≤ 5 s", wall <= 5))
+                        "lifecycle --help wall time (s)", "≤ 2 s", wall <= 2))
         self.add(Figure("snapshot_peak_rss_mb", "lifecycle snapshot, peak RSS", peak, "MB", base_peak,
-                        "lifecycle --help peak RSS (MB)", "≤ 300 MB", peak <= 300))
+                        "lifecycle --help peak RSS (MB)", "≤ 200 MB", peak <= 200))
 
     # ------------------------------------------------------------------ HTTP
     def http(self) -> None:
