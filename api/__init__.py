@@ -79,7 +79,10 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     app.url_map.converters["code"] = StandardCodeConverter
     app.url_map.converters["text"] = NumberTextConverter
 
-    app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
+    register = app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
+    from api import operations
+
+    operations.init_app(app, register.settings.metrics)  # first hooks: request ids, the log, /metrics
 
     from api.standards import PageCache
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import marshmallow as ma
@@ -11,8 +12,14 @@ from api import schemas as s
 from api.auth import check_access
 from api.bootstrap import service
 from api.inputs import Blueprint
+from api.operations import PROJECTIONS
 from api.problems import document
 from lifecycle import numbering
+
+try:
+    VERSION = version("jgsw-lifecycle")  # the installed package's (pyproject.toml)
+except PackageNotFoundError:  # run from a checkout that was never installed
+    VERSION = "unknown"
 
 blp = Blueprint("meta", __name__, description="Numbering, categories and health")
 
@@ -79,9 +86,10 @@ def health() -> dict[str, Any]:
     position = app.log_position()
     return {
         "status": "ok",
+        "version": VERSION,
+        "schema": app.schema_version(),
         "store": app.settings.store_kind,
         "position": position,
         # The projections advance together, in the transaction of each command.
-        "projections": dict.fromkeys(("standard_log", "catalogue_states", "edition_states", "users"),
-                                     app.reads.position()),
+        "projections": dict.fromkeys(PROJECTIONS, app.reads.position()),
     }
