@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     register = app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
     from api import operations
 
-    operations.init_app(app, register.settings.metrics)  # first hooks: request ids, the log, /metrics
+    # First hooks: request ids, the log, /metrics (a stand-in register without settings: on).
+    operations.init_app(app, getattr(getattr(register, "settings", None), "metrics", True))
 
     from api.standards import PageCache
 

@@ -30,6 +30,7 @@ from flask import Flask, Response, g, request
 from pythonjsonlogger.json import JsonFormatter
 
 from api.bootstrap import service
+from lifecycle.application import StandardsApp
 
 REQUEST_ID = "X-Request-ID"
 MAX_REQUEST_ID = 200
@@ -206,7 +207,9 @@ def init_app(app: Flask, enabled: bool) -> None:
     configure_request_log()
     if enabled:
         metrics()
-        app.extensions["lifecycle"].command_observer = observe_command
+        register = app.extensions["lifecycle"]
+        if isinstance(register, StandardsApp):
+            register.command_observer = observe_command
         app.add_url_rule("/metrics", "metrics", scrape, methods=["GET"])
 
     @app.before_request
