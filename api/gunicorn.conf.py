@@ -17,10 +17,9 @@ graceful_timeout = 30    # on SIGTERM, requests in flight get this long to finis
 keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
-accesslog = "-"
+accesslog = None  # the app writes one JSON line per request on stderr (api/operations.py) instead
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no Authorization header, no tokens
 proc_name = "lifecycle"
 
 
