@@ -67,7 +67,7 @@ RECORDED, CONFLICT, REFUSED, REPLAYED, UNAVAILABLE, FAILED = (
 
 def outcome_of(error: BaseException) -> str:
     if isinstance(error, Conflict | StaleVersion | InvalidTransition):
-        return CONFLICT  # 409, 412: another command came first
+        return CONFLICT  # 409, 412: the standard is not at the stage or version the command needs
     if isinstance(error, DomainError | NumberError):
         return REFUSED
     if isinstance(error, idempotency.AlreadyRecorded):
