@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,22 @@ def test_requests_are_counted_whichever_worker_served_them(served: Server):
     route = "/api/v1/categories"
     before = sample(scrape(served), "lifecycle_http_requests_total", method="GET", route=route, status="200")
     sent = 40
-    for _ in range(sent):  # a new connection each: gunicorn's workers take turns at accept()
-        with requests.get(f"{served.url}/categories", headers=bearer(served, "auditor"), timeout=30) as r:
-            assert r.status_code == 200, r.text
+    # One worker takes a request whose headers are not finished yet and waits
+    # for the rest, so the other worker serves all the others; then the first
+    # one's request is finished. Both workers serve, whatever accept() does.
+    host, port = served.url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as held:
+        held.sendall(f"GET {route} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+                     f"Authorization: Bearer {served.tokens['auditor']}\r\n".encode())
+        time.sleep(0.3)  # accepted by a worker, which now waits for the end of the headers
+        for _ in range(sent - 1):
+            with requests.get(f"{served.url}/categories", headers=bearer(served, "auditor"), timeout=30) as r:
+                assert r.status_code == 200, r.text
+        held.sendall(b"\r\n")
+        answer = b""
+        while chunk := held.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     # Both workers wrote series of their own (one file per process), and
     # every scrape, by either worker, sums them all.
     pids = {m.group(1) for m in (re.fullmatch(r"counter_(\d+)\.db", p.name)
