@@ -173,6 +173,7 @@ def prepare_multiprocess_dir(enabled: bool) -> None:
     PROMETHEUS_MULTIPROC_DIR is emptied of old files; otherwise a private one
     is made under the system's temporary directory (not beside the store: a
     full store disk must not take the metrics' memory-mapped files with it)."""
+    global _mark_dead  # noqa: PLW0603  # the master's, set once before any worker exists
     if not enabled:
         os.environ.pop(MULTIPROC_ENV, None)
         return
@@ -182,17 +183,28 @@ def prepare_multiprocess_dir(enabled: bool) -> None:
         for name in os.listdir(given):
             if name.endswith(".db"):
                 os.unlink(os.path.join(given, name))
-        return
-    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lifecycle-metrics-")
-    os.environ[OWNED_ENV] = "1"
+    else:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lifecycle-metrics-")
+        os.environ[OWNED_ENV] = "1"
+    # Imported now, not in child_exit: that runs in a SIGCHLD handler, and a
+    # second worker's exit during the first import found the module half made
+    # (ImportError, and the master exited 1 instead of 0).
+    from prometheus_client import multiprocess
+
+    _mark_dead = multiprocess.mark_process_dead
+
+
+_mark_dead: Any = None
 
 
 def worker_exited(pid: int) -> None:
-    """gunicorn's child_exit: the worker's live gauges go; its counters stay summed."""
-    if os.environ.get(MULTIPROC_ENV):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+    """gunicorn's child_exit (a signal handler in the master: nothing may
+    raise here): the worker's live gauges go; its counters stay summed."""
+    if _mark_dead is not None and os.environ.get(MULTIPROC_ENV):
+        try:
+            _mark_dead(pid)
+        except OSError as e:  # the directory went first (on_exit)
+            logging.getLogger(__name__).warning("metrics of worker %s: %s", pid, e)
 
 
 def remove_multiprocess_dir() -> None:

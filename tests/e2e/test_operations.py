@@ -43,7 +43,7 @@ def served(request, tmp_path_factory):
     srv.start()
     srv.metrics_dir = metrics_dir
     yield srv
-    srv.stop()
+    assert srv.stop() == 0
 
 
 def root(srv: Server) -> str:
@@ -130,6 +130,27 @@ def test_gunicorns_own_refusals_carry_a_request_id(served: Server):
         answer = s.recv(65536).decode("latin-1")
     assert answer.startswith("HTTP/1.1 414"), answer[:200]
     assert re.search(r"\r\nX-Request-ID: [0-9a-f]{32}\r\n", answer), answer[:400]
+
+
+def test_the_private_metrics_directory_lives_and_dies_with_the_server(tmp_path: Path):
+    """No PROMETHEUS_MULTIPROC_DIR: the master makes one in the temporary
+    directory, and removes it when it stops, exiting 0 with three workers
+    exiting at once (their exits reach the master as signals)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    srv = Server(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", workers=3)
+    srv.env.update({"TMPDIR": str(temp), "LIFECYCLE_DELIVER": "0"})
+    srv.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    srv.start()
+    try:
+        for _ in range(6):
+            assert requests.get(f"{srv.url}/health", timeout=30).status_code == 200
+        made = list(temp.glob("lifecycle-metrics-*"))
+        assert len(made) == 1 and list(made[0].glob("counter_*.db")), list(temp.iterdir())
+        assert "lifecycle_http_requests_total" in requests.get(f"{root(srv)}/metrics", timeout=30).text
+    finally:
+        assert srv.stop() == 0, (tmp_path / f"serve-{srv.url.split(':')[2].split('/')[0]}.log").read_text()[-3000:]
+    assert not list(temp.iterdir())
 
 
 def test_metrics_can_be_turned_off(tmp_path: Path):
