@@ -168,8 +168,9 @@ def scrape() -> Response:
 
 # ------------------------------------------------------------------ gunicorn's master
 def prepare_multiprocess_dir(enabled: bool) -> None:
-    """In gunicorn's master, before workers start and before prometheus_client
-    is imported: an empty directory for the workers' files. The operator's
+    """In gunicorn's master, before workers start and before anything else
+    imports prometheus_client (it reads the directory's name at import): an
+    empty directory for the workers' files. The operator's
     PROMETHEUS_MULTIPROC_DIR is emptied of old files; otherwise a private one
     is made under the system's temporary directory (not beside the store: a
     full store disk must not take the metrics' memory-mapped files with it)."""
