@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None, *, service: Register | None = N
     app.url_map.converters["code"] = StandardCodeConverter
     app.url_map.converters["text"] = NumberTextConverter
 
-    app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
+    register = app.extensions["lifecycle"] = service or bootstrap(settings, create_tables=create_tables)
+    from api import operations
+
+    # First hooks: request ids, the log, /metrics (a stand-in register without settings: on).
+    operations.init_app(app, getattr(getattr(register, "settings", None), "metrics", True))
 
     from api.standards import PageCache
 

@@ -13,6 +13,8 @@ from flask import current_app
 from lifecycle.config import Settings
 from projections.register import Register
 
+# SQLite's connections are proved writable before a write (projections/sqlite_store.py).
+FACTORIES = {"sqlite": "projections.sqlite_store:RecoveringSQLiteFactory"}
 RECORDERS = {
     "sqlite": "projections.recorder:ProjectingSQLiteRecorder",
     "postgresql": "projections.pg_recorder:ProjectingPostgresRecorder",
@@ -25,6 +27,8 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     settings = settings or Settings.from_env()
     env = {**settings.eventsourcing_env(create_tables),
            "APPLICATION_RECORDER_TOPIC": RECORDERS[settings.store_kind]}
+    if settings.store_kind in FACTORIES:
+        env["PERSISTENCE_MODULE"] = FACTORIES[settings.store_kind]
     register = Register(settings, env)
     if create_tables:  # the one who prepares the store brings its projections up to date
         register.upgrade_projections()

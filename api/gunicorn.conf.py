@@ -17,19 +17,31 @@ graceful_timeout = 30    # on SIGTERM, requests in flight get this long to finis
 keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
-accesslog = "-"
+accesslog = None  # the app writes one JSON line per request on stderr (api/operations.py) instead
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no Authorization header, no tokens
 proc_name = "lifecycle"
 
 
 def on_starting(server: object) -> None:
-    """In the master, before any worker starts: create the store's tables once,
-    so workers never race to create them (they start with CREATE_TABLE=n)."""
+    """In the master, before any worker starts: the metrics' directory (before
+    anything imports prometheus_client, which picks its mode at import), then
+    the store's tables once, so workers never race to create them (they start
+    with CREATE_TABLE=n)."""
+    from api.operations import prepare_multiprocess_dir
+    from lifecycle.config import Settings
+
+    prepare_multiprocess_dir(Settings.from_env().metrics)
     from api.bootstrap import bootstrap
 
     bootstrap(create_tables=True).close()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker is gone: prometheus-client forgets its live gauges."""
+    from api.operations import worker_exited
+
+    worker_exited(worker.pid)  # type: ignore[attr-defined]
 
 
 def when_ready(server: object) -> None:
@@ -44,3 +56,6 @@ def on_exit(server: object) -> None:
     from api.cli.deliver import stop_beside_server
 
     stop_beside_server(getattr(server, "deliverer", None))
+    from api.operations import remove_multiprocess_dir
+
+    remove_multiprocess_dir()

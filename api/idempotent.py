@@ -14,6 +14,7 @@ from flask import Response, request
 
 from api.auth import actor
 from api.bootstrap import service
+from api.operations import replayed
 from api.problems import problem
 from lifecycle import idempotency
 from lifecycle.idempotency import AlreadyRecorded, IdempotencyKey
@@ -96,6 +97,7 @@ def idempotent(command: Callable[[], Answer], answer_at: Callable[[str, int], An
             return result
     if stored.request_hash != key.request_hash:
         return _mismatch()
+    replayed()
     if stored.body is None:
         body, status, headers = answer_at(stored.code, stored.version)
         return body, status, {**headers, "Idempotency-Replayed": "true"}

@@ -11,8 +11,9 @@ from api import schemas as s
 from api.auth import check_access
 from api.bootstrap import service
 from api.inputs import Blueprint
+from api.operations import PROJECTIONS
 from api.problems import document
-from lifecycle import numbering
+from lifecycle import VERSION, numbering
 
 blp = Blueprint("meta", __name__, description="Numbering, categories and health")
 
@@ -88,9 +89,10 @@ def health() -> dict[str, Any]:
     position = app.log_position()
     return {
         "status": "ok",
+        "version": VERSION,
+        "schema": app.schema_version(),
         "store": app.settings.store_kind,
         "position": position,
         # The projections advance together, in the transaction of each command.
-        "projections": dict.fromkeys(("standard_log", "catalogue_states", "edition_states", "users"),
-                                     app.reads.position()),
+        "projections": dict.fromkeys(PROJECTIONS, app.reads.position()),
     }

@@ -233,6 +233,9 @@ def store_problem(error: Exception) -> Response:
     else:
         reason, words = store_fault(error)
     log.error("store cannot serve the request (%s): %s: %s", reason, type(error).__name__, error)
+    from api.operations import store_unavailable
+
+    store_unavailable(reason)
     return problem(503, f"{words}: the store cannot write, so nothing was recorded. "
                    "Try again shortly.", kind="store-unavailable", title="Store unavailable",
                    headers={"Retry-After": "5"}, reason=reason)

@@ -589,6 +589,9 @@ class EventPage(Page):
 
 class HealthOut(ma.Schema):
     status = ma.fields.String()
+    version = ma.fields.String(metadata={"description": "the service's version (its package's)"})
+    schema = ma.fields.Integer(metadata={"description": "the event schema's version: the highest "
+                                                        "class_version of the events recorded"})
     store = ma.fields.String()
     position = ma.fields.Integer()
     projections = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())

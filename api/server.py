@@ -4,6 +4,7 @@ command line's --bind and --workers override it."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ class ProblemWorker(SyncWorker):
         self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
         payload = json.dumps(body).encode()
         head = (f"HTTP/1.1 {body['status']} {body['title']}\r\nConnection: close\r\n"
-                f"Content-Type: {PROBLEM}\r\nContent-Length: {len(payload)}\r\n\r\n")
+                f"Content-Type: {PROBLEM}\r\nContent-Length: {len(payload)}\r\n"
+                f"X-Request-ID: {uuid.uuid4().hex}\r\n\r\n")  # its headers were never read: a new id
         try:
             util.write_nonblock(client, head.encode("latin-1") + payload)
         except OSError:

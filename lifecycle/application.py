@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, PersistenceError
 from eventsourcing.utils import Environment, get_topic
 
 from lifecycle import idempotency, numbering, references, snapshots, targets
@@ -36,8 +36,16 @@ from lifecycle.commands import (
 )
 from lifecycle.config import Settings
 from lifecycle.domain import Draft, Edition, Standard, standard_id
-from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from lifecycle.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+)
 from lifecycle.files import Staged
+from lifecycle.numbering import NumberError
 from lifecycle.ports import Projection, RegisterReads, UserRow
 from lifecycle.subscriptions import DELETED, DeliveryChange, Subscription, delivery_change
 from lifecycle.transcodings import DataclassAsDict, DateAsISO, EnumAsValue
@@ -51,6 +59,23 @@ ALLOCATION_ATTEMPTS = 50
 
 A = TypeVar("A", Standard, User, Subscription)
 
+# What became of a command, for whoever watches (api/operations.py counts them):
+# a bounded set of words, so they can be labels.
+RECORDED, CONFLICT, REFUSED, REPLAYED, UNAVAILABLE, FAILED = (
+    "recorded", "conflict", "refused", "replayed", "unavailable", "failed")
+
+
+def outcome_of(error: BaseException) -> str:
+    if isinstance(error, Conflict | StaleVersion | InvalidTransition):
+        return CONFLICT  # 409, 412: the standard is not at the stage or version the command needs
+    if isinstance(error, DomainError | NumberError):
+        return REFUSED
+    if isinstance(error, idempotency.AlreadyRecorded):
+        return REPLAYED
+    if isinstance(error, PersistenceError):
+        return UNAVAILABLE
+    return FAILED
+
 
 class StandardsApp(Application[Any]):
     name = "standards"
@@ -58,6 +83,8 @@ class StandardsApp(Application[Any]):
     projection: Projection
     aggregates: tuple[type[Aggregate], ...] = (Standard, User, Subscription)  # what this register records
     snapshot_class = snapshots.StandardSnapshot  # taken by record(), every snapshots.INTERVAL events
+    # Called with (command's class name, outcome) after each command; None: nobody watches.
+    command_observer: Callable[[str, str], None] | None = None
 
     def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
         self.settings = settings
@@ -82,12 +109,23 @@ class StandardsApp(Application[Any]):
         transcoder.register(DataclassAsDict(Edition))
 
     @classmethod
+    def event_classes(cls) -> list[type[Aggregate.Event]]:
+        return [value for owner in cls.aggregates for value in vars(owner).values()
+                if isinstance(value, type) and issubclass(value, Aggregate.Event)
+                and value.__name__ != "Event"]  # the aggregate's base event class
+
+    @classmethod
+    def schema_version(cls) -> int:
+        """The event schema's version: the highest `class_version` of the events
+        this register records. It goes up whenever an event changes shape
+        (docs/architecture.md, "The golden store"), never otherwise."""
+        return max(getattr(e, "class_version", 1) for e in cls.event_classes())
+
+    @classmethod
     def event_topics(cls) -> frozenset[str]:
         """The topic of every event class this register records: anything else
         in a log is not ours (an import refuses it before resolving it)."""
-        return frozenset(get_topic(value) for owner in cls.aggregates for value in vars(owner).values()
-                         if isinstance(value, type) and issubclass(value, Aggregate.Event)
-                         and value.__name__ != "Event")  # the aggregate's base event class
+        return frozenset(get_topic(value) for value in cls.event_classes())
 
     def today(self) -> date:
         return self.settings.today()
@@ -98,6 +136,18 @@ class StandardsApp(Application[Any]):
     # ------------------------------------------------------------- commands
     def handle(self, command: Command) -> Any:
         """Run one command; returns the aggregate it recorded."""
+        observer = self.command_observer
+        if observer is None:
+            return self._handle(command)
+        try:
+            result = self._handle(command)
+        except Exception as e:
+            observer(type(command).__name__, outcome_of(e))
+            raise
+        observer(type(command).__name__, RECORDED)
+        return result
+
+    def _handle(self, command: Command) -> Any:
         cited = command.cited()
         if cited:
             self._check_cited(cited, _own_code(command))

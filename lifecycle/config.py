@@ -53,6 +53,7 @@ class Settings:
     webhook_retry_hours: float = DEFAULT_WEBHOOK_RETRY_HOURS
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
     max_file_mb: int = DEFAULT_MAX_FILE_MB
+    metrics: bool = True  # LIFECYCLE_METRICS=0: no /metrics
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             webhook_retry_hours=_positive(env, "LIFECYCLE_WEBHOOK_RETRY_HOURS", DEFAULT_WEBHOOK_RETRY_HOURS),
             webhook_timeout=_positive(env, "LIFECYCLE_WEBHOOK_TIMEOUT", DEFAULT_WEBHOOK_TIMEOUT),
             max_file_mb=_max_file_mb(env.get("LIFECYCLE_MAX_FILE_MB")),
+            metrics=(env.get("LIFECYCLE_METRICS") or "1").strip() != "0",
         )
         _ = settings.zone  # fail early on an unknown zone
         return settings

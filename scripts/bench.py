@@ -958,6 +958,17 @@ class Bench:
         finally:
             srv.stop()
 
+        # The same load on the same store and gunicorn config, /metrics off:
+        # what counting requests and commands costs (issue 15).
+        self.log("HTTP: lifecycle serve --workers 2, LIFECYCLE_METRICS=0 ...")
+        off = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"],
+                     {**self.env, "LIFECYCLE_METRICS": "0"}, "/api/v1/health", self.work / "serve-off.log")
+        try:
+            off_load = drive(off.port, commands, self.seconds(), answered=remember)
+            self.check(off_load, "commands over HTTP, metrics off")
+        finally:
+            off.stop()
+
         self.log("HTTP: baselines (gunicorn --workers 2, scripts/bench_baselines.py) ...")
         base_env = {**os.environ, "BENCH_BASELINE_DB": str(self.work / "baseline.db"),
                     "BENCH_PAGE_FILE": str(page_file)}
@@ -986,6 +997,9 @@ class Bench:
                         "≥ 0.8 × baseline", cmd_load.rps >= 0.8 * base_save.rps))
         self.add(Figure("commands_vs_flask_post", "commands over HTTP vs a bare Flask POST + marshmallow",
                         cmd_load.rps, "req/s", base_post.rps, "bare Flask POST + marshmallow (req/s)"))
+        self.add(Figure("commands_metrics_on_rps", "commands over HTTP with /metrics on (LIFECYCLE_METRICS=1)",
+                        cmd_load.rps, "req/s", off_load.rps, "the same load with LIFECYCLE_METRICS=0 (req/s)",
+                        "≥ 0.95 × baseline", cmd_load.rps >= 0.95 * off_load.rps))
         self.add(Figure("catalogue_http_rps", "the catalogue's first page over HTTP, 2 workers", same_load.rps,
                         "req/s", base_page.rps, "bare Flask route sending the same bytes (req/s)",
                         "≥ 0.8 × baseline", same_load.rps >= 0.8 * base_page.rps))

@@ -21,7 +21,7 @@ FIGURES = {
     "asof_both_p50_ms", "asof_both_p95_ms", "asof_valid_p99_ms", "asof_record_p99_ms", "asof_both_p99_ms",
     "cold_command_ratio", "catalogue_pages_http_rps",
     "snapshot_s", "snapshot_peak_rss_mb",
-    "commands_http_rps", "commands_vs_flask_post", "catalogue_http_rps", "serve_first_answer_s",
+    "commands_http_rps", "commands_vs_flask_post", "commands_metrics_on_rps", "catalogue_http_rps", "serve_first_answer_s",
     "webhook_lag_p50_ms", "webhook_lag_p95_ms", "webhook_backlog_events_per_s",
     "files_upload_mb_s", "files_download_mb_s", "files_worker_rss_growth_mb",
     "search_sqlite_p95_ms", "search_sqlite_p50_ms", "search_postgresql_p95_ms", "search_postgresql_p50_ms",
