@@ -88,6 +88,18 @@ class Server:
             raise
 
 
+def store_url(request: pytest.FixtureRequest, workdir: Path) -> str:
+    """A module's own empty store of the parametrised kind: a file in
+    `workdir`, or the session's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{workdir / 'store.db'}"
+    from tests.conftest import reset_postgres
+
+    url = request.getfixturevalue("postgres_database")
+    reset_postgres(url)
+    return str(url)
+
+
 USERS = [("drafter", "drafter"), ("drafter2", "drafter"), ("approver", "approver"),
          ("publisher", "publisher"), ("auditor", "auditor")]
 

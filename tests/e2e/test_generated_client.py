@@ -31,8 +31,8 @@ from lifecycle.config import Settings
 from lifecycle.seed import seed
 from lifecycle.users import Role
 from tests import files as f
-from tests.conftest import STORES, reset_postgres
-from tests.e2e.conftest import Server
+from tests.conftest import STORES
+from tests.e2e.conftest import Server, store_url
 from tests.people import add_user
 
 pytestmark = pytest.mark.e2e
@@ -114,11 +114,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
 def served(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One seeded server per store, with a user for each role."""
     workdir = tmp_path_factory.mktemp(f"client-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        reset_postgres(url)
+    url = store_url(request, workdir)
     key = str(workdir / "signing-key.pem")
     # The seed and the users in this process (as `lifecycle seed` and `user
     # add` would record them), sparing six interpreter starts.

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from tests.api.test_operations import sample
-from tests.conftest import STORES, reset_postgres
-from tests.e2e.conftest import Server, add_users, bearer
+from tests.conftest import STORES
+from tests.e2e.conftest import Server, add_users, bearer, store_url
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +27,7 @@ def served(request, tmp_path_factory):
     """Two workers, and the operator's own PROMETHEUS_MULTIPROC_DIR holding a
     stale file from an earlier run: the master must empty it at start."""
     workdir = tmp_path_factory.mktemp(f"ops-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        reset_postgres(url)
+    url = store_url(request, workdir)
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"not a metrics file")
