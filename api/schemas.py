@@ -347,12 +347,17 @@ class AmendmentOut(ma.Schema):
     approved_by = ma.fields.String(allow_none=True)
 
 
-class EditionOut(ma.Schema):
+class EditionHeading(ma.Schema):
+    """What names an edition and says its status: the start of every edition's view."""
+
     number = ma.fields.String(metadata={"example": "JGSW05001—2018"})
     year = ma.fields.Integer()
     title = ma.fields.String()
     status = ma.fields.String(validate=validate.OneOf(EDITION_STATUSES))
     status_label = ma.fields.String()
+
+
+class EditionOut(EditionHeading):
     level = ma.fields.String(allow_none=True)
     kind = ma.fields.String(allow_none=True)
     owner_department = ma.fields.String(allow_none=True)
@@ -406,14 +411,9 @@ class DraftOut(ma.Schema):
     files = ma.fields.List(ma.fields.Nested(FileOut))
 
 
-class EditionBrief(ma.Schema):
+class EditionBrief(EditionHeading):
     """An edition in a standard's list of editions (its full view: /editions/{year})."""
 
-    number = ma.fields.String(metadata={"example": "JGSW05001—2018"})
-    year = ma.fields.Integer()
-    title = ma.fields.String()
-    status = ma.fields.String(validate=validate.OneOf(EDITION_STATUSES))
-    status_label = ma.fields.String()
     issued_on = ma.fields.String(allow_none=True)
     effective_on = ma.fields.String(allow_none=True)
     trial = ma.fields.Boolean()
