@@ -11,7 +11,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import marshmallow as ma
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, g, request, url_for
 
 from api import schemas as s
 from api.auth import actor, check_access
@@ -215,7 +215,7 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     `as_of` asks what was in force on a day; `known_at` what the register said
     at a moment; alone or together."""
     when = When(as_of, known_at)
-    key, etag = catalogue_key()
+    key, etag = g.pop("catalogue_key", None) or catalogue_key()  # the guard's, when it ran
     items, more = catalogue_items(when, limit, filters)
     next_url = None
     if more:
@@ -238,7 +238,7 @@ def catalogue_key() -> tuple[tuple, str]:
 def unchanged_catalogue() -> Response | None:
     """304 if If-None-Match holds the page's ETag; the page this worker built
     for the same key, if it has it; None: build it."""
-    key, etag = catalogue_key()
+    key, etag = g.catalogue_key = catalogue_key()
     if request.if_none_match.contains_weak(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     pages: PageCache = current_app.extensions["lifecycle_pages"]
