@@ -55,6 +55,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# SQLite chooses an index before it sees a query's parameters, and with
+# catalogue_states' indexes by day it may choose one that reads every row.
+# Its reads name the index (on SQLite only: `Writer.indexed_by`).
+BY_CODE = "sqlite_autoindex_catalogue_states_1"  # the primary key: code, valid_from, recorded_from
+OPEN_IN_CODE_ORDER = "catalogue_states_open"  # recorded_to, code
+
+
 class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
@@ -80,6 +87,9 @@ class Reads:
                 yield self
             finally:
                 self._pinned = None
+
+    def _by(self, index: str) -> str:
+        return self.writer.indexed_by(index)
 
     def _rows(self, c: Any, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
         c.execute(self.sql(statement), tuple(params))
@@ -109,17 +119,48 @@ class Reads:
             if f.q:
                 states, more = self._search_page(c, where, params, f, known_at)
             else:
-                states = self._states(c, where, params, f.after, f.limit + 1)
+                states = self._states(c, where, params, f.after, f.limit + 1,
+                                      index=self._plan(c, day, known_at, f.status is not None))
                 more = len(states) > f.limit
                 states = [(*state, None) for state in states[: f.limit]]
             rows = self._gather(c, [s[0] for s in states], known_at)
         return [replace(rows[s[0]], state=tuple(s[1:5]), found=s[5]) for s in states], more
 
+    # A page is read in code order, which finds 50 standards quickly while
+    # most exist. On a day (or at a moment) when few existed, a scan in code
+    # order reads every row to find them; an index by day (or by record time)
+    # then reaches them directly. Counting at most SPARSE rows of that index
+    # says which case this is, whatever the size of the register.
+    SPARSE = 4000
+
+    def _plan(self, c: Any, day: date, known_at: str | None, by_status: bool) -> str | None:
+        """The index a page on `day` at `known_at` is read through fastest
+        (None on PostgreSQL: its planner sees the parameters)."""
+        if not self.writer.hints:
+            return None
+        in_code_order = (BY_CODE if known_at is not None
+                         else "catalogue_states_by_status" if by_status else OPEN_IN_CODE_ORDER)
+        if known_at is None:
+            candidates = [("catalogue_states_open_by_day", "recorded_to = ? AND valid_from <= ?",
+                           [OPEN, day.isoformat()])]
+        else:
+            candidates = [("catalogue_states_by_day", "valid_from <= ?", [day.isoformat()]),
+                          ("catalogue_states_by_moment", "recorded_from <= ?", [known_at])]
+        best: tuple[int, str] = (self.SPARSE, in_code_order)
+        for index, where, params in candidates:
+            (count,), = self._rows(c, f"SELECT COUNT(*) FROM (SELECT 1 FROM catalogue_states"
+                                      f"{self._by(index)} WHERE {where} LIMIT ?) x",
+                                   [*params, self.SPARSE])
+            best = min(best, (count, index), key=lambda b: b[0])
+        return best[1]
+
     def _states(self, c: Any, where: list[str], params: list[Any], after: str | None, limit: int,
-                title_like: str | None = None, codes: list[str] | None = None) -> list[tuple[Any, ...]]:
+                title_like: str | None = None, codes: list[str] | None = None,
+                index: str | None = None) -> list[tuple[Any, ...]]:
         """Catalogue rows in code order after `after`: code, status,
         edition_year, level, title. With `title_like`, only rows whose title
-        is LIKE it or whose code is one of `codes`, and whether the title is."""
+        is LIKE it or whose code is one of `codes`, and whether the title is.
+        `index`: the one to read them through (see _plan)."""
         where, params, flag, flag_params = list(where), list(params), "", []
         if after is not None:
             where.append("s.code > ?")
@@ -130,7 +171,8 @@ class Reads:
             where.append(f"({like} OR {self.writer.among('s.code', filter_only=True)})" if codes else like)
             params += [title_like, self.writer.members(codes)] if codes else [title_like]
         return self._rows(c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title{flag} "
-                          f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
+                          f"FROM catalogue_states s{self._by(index) if index else ''} "
+                          f"WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
                           [*flag_params, *params, limit])
 
     def _search_page(self, c: Any, where: list[str], params: list[Any], f: CatalogueFilter,
@@ -210,7 +252,8 @@ class Reads:
                 return None
             when, params = recorded("s", known_at)
             states = self._rows(
-                c, "SELECT s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                c, "SELECT s.status, s.edition_year, s.level, s.title "
+                f"FROM catalogue_states s{self._by(BY_CODE)} "
                 f"WHERE s.code = ? AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                 [code, *params, day.isoformat(), day.isoformat()])
         return replace(found[code], state=tuple(states[0]) if states else None)
@@ -224,7 +267,8 @@ class Reads:
                                    (POSITION_NAME,)) or [(0,)])[0][0]
             head = self._rows(c, "SELECT hash FROM event_chain WHERE position = ?", (position,))
             states = self._rows(
-                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title "
+                f"FROM catalogue_states s{self._by(OPEN_IN_CODE_ORDER)} "
                 "WHERE s.recorded_to = ? AND s.valid_from <= ? AND ? < s.valid_to ORDER BY s.code",
                 (OPEN, day.isoformat(), day.isoformat()))
             found: dict[str, StandardRows] = {}
@@ -296,8 +340,9 @@ class Reads:
             return {}
         marks = ",".join("?" * len(codes))
         when, params = recorded("s", known_at)
-        rows = self._all(f"SELECT s.code, s.status, s.edition_year FROM catalogue_states s WHERE s.code IN "
-                         f"({marks}) AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
+        rows = self._all("SELECT s.code, s.status, s.edition_year "
+                         f"FROM catalogue_states s{self._by(BY_CODE)} WHERE s.code IN ({marks}) "
+                         f"AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                          [*codes, *params, day.isoformat(), day.isoformat()])
         return {code: (status, year) for code, status, year in rows}
 
@@ -319,7 +364,7 @@ class Reads:
         d = day.isoformat()
         return self._all(
             "SELECT r.code, r.year, r.reference, r.dated FROM edition_references r "
-            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            f"JOIN catalogue_states s{self._by(BY_CODE)} ON s.code = r.code AND s.edition_year = r.year "
             f"WHERE r.cited_code = ? AND {r_when} AND r.valid_from <= ? AND ? < r.valid_to "
             f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
             "ORDER BY r.code", [code, *r_params, d, d, *s_params, d, d])
@@ -352,7 +397,7 @@ class Reads:
         d = day.isoformat()
         return self._all(
             "SELECT r.code, r.year, r.effective_on, r.cited_code, ch.day, ch.kind FROM edition_references r "
-            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            f"JOIN catalogue_states s{self._by(BY_CODE)} ON s.code = r.code AND s.edition_year = r.year "
             "JOIN standard_changes ch ON ch.code = r.cited_code "
             f"WHERE {r_when} AND r.cited_code IS NOT NULL AND r.valid_from <= ? AND ? < r.valid_to "
             f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
@@ -373,7 +418,7 @@ class Reads:
         """category -> {"standards": n, status: n, ...} on `day`."""
         when, params = recorded("s", known_at)
         rows = self._all(
-            "SELECT s.category, s.status, COUNT(*) FROM catalogue_states s "
+            f"SELECT s.category, s.status, COUNT(*) FROM catalogue_states s{self._by(OPEN_IN_CODE_ORDER)} "
             f"WHERE {when} AND s.valid_from <= ? AND ? < s.valid_to GROUP BY s.category, s.status",
             [*params, day.isoformat(), day.isoformat()])
         counts: dict[str, dict[str, int]] = {}

@@ -44,6 +44,12 @@ class Writer:
     def members(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
 
+    hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
+
+    def indexed_by(self, index: str | None) -> str:
+        """SQL after a table's name: read it through `index` (None: the planner's choice)."""
+        return f" INDEXED BY {index}" if index else ""
+
     def apply(self, cursor: Any, change: Change) -> None:
         for table, identity in change.close:
             where = _where(BITEMPORAL[table][0])
@@ -114,3 +120,8 @@ class PostgresWriter(Writer):
 
     def members(self, values: Iterable[Any]) -> Any:
         return list(values)
+
+    hints = False  # PostgreSQL plans with the parameters' values and its statistics
+
+    def indexed_by(self, index: str | None) -> str:
+        return ""
