@@ -231,10 +231,19 @@ class Reads:
         if not codes:
             return out
         marks = ",".join("?" * len(codes))
-        when, params = latest("l", "standard_log", ("code",), known_at)
-        for code, version, stage, doc in self._rows(
-                c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
-                f"WHERE l.code IN ({marks}) AND {when}", [*codes, *params]):
+        if known_at is None:
+            logs = self._rows(c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
+                                 f"WHERE l.code IN ({marks}) AND l.recorded_to = ?", [*codes, OPEN])
+        else:
+            # A standard has a row per event (a deep history, thousands): the
+            # one held at known_at is found by one index search per code.
+            logs = self._rows(
+                c, "SELECT l.code, l.version, l.stage, l.doc FROM (SELECT c.value AS code, "
+                "(SELECT MAX(m.recorded_from) FROM standard_log m WHERE m.code = c.value "
+                f"AND m.recorded_from <= ?) AS held FROM {self.writer.each('c')}) x "
+                "JOIN standard_log l ON l.code = x.code AND l.recorded_from = x.held WHERE ? < l.recorded_to",
+                [known_at, self.writer.members(codes), known_at])
+        for code, version, stage, doc in logs:
             out[code] = StandardRows(code, version, stage, orjson.loads(doc), {}, None)
         when, params = latest("e", "edition_states", ("code", "year"), known_at)
         for code, year, doc in self._rows(

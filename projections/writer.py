@@ -44,6 +44,10 @@ class Writer:
     def members(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
 
+    def each(self, alias: str) -> str:
+        """SQL: a table `alias` of one column, `value`, from a list given as one parameter (`members`)."""
+        return f"json_each(?) {alias}"
+
     hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
 
     def indexed_by(self, index: str | None) -> str:
@@ -120,6 +124,9 @@ class PostgresWriter(Writer):
 
     def members(self, values: Iterable[Any]) -> Any:
         return list(values)
+
+    def each(self, alias: str) -> str:
+        return f"unnest(?::text[]) AS {alias}(value)"
 
     hints = False  # PostgreSQL plans with the parameters' values and its statistics
 
