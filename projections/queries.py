@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -49,6 +49,12 @@ def latest(alias: str, table: str, key: tuple[str, ...], known_at: str | None) -
     same = " AND ".join(f"m.{k} = {alias}.{k}" for k in key)
     return (f"{alias}.recorded_from = (SELECT MAX(m.recorded_from) FROM {table} m WHERE {same} "
             f"AND m.recorded_from <= ?) AND ? < {alias}.recorded_to", [known_at, known_at])
+
+
+def on_day(rows: StandardRows, state: tuple[Any, ...] | None,
+           found: dict[str, Any] | None = None) -> StandardRows:
+    """`rows` with its state on a day (dataclasses.replace, without its cost on 6,000 rows)."""
+    return StandardRows(rows.code, rows.version, rows.stage, rows.doc, rows.editions, state, found)
 
 
 def _escape_like(text: str) -> str:
@@ -124,7 +130,7 @@ class Reads:
                 more = len(states) > f.limit
                 states = [(*state, None) for state in states[: f.limit]]
             rows = self._gather(c, [s[0] for s in states], known_at)
-        return [replace(rows[s[0]], state=tuple(s[1:5]), found=s[5]) for s in states], more
+        return [on_day(rows[s[0]], tuple(s[1:5]), s[5]) for s in states], more
 
     # A page is read in code order, which finds 50 standards quickly while
     # most exist. On a day (or at a moment) when few existed, a scan in code
@@ -265,7 +271,7 @@ class Reads:
                 f"FROM catalogue_states s{self._by(BY_CODE)} "
                 f"WHERE s.code = ? AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                 [code, *params, day.isoformat(), day.isoformat()])
-        return replace(found[code], state=tuple(states[0]) if states else None)
+        return on_day(found[code], tuple(states[0]) if states else None)
 
     def everything_on(self, day: date) -> tuple[int, str, list[StandardRows]]:
         """For a snapshot, in one read transaction: the log position the
@@ -284,7 +290,7 @@ class Reads:
             codes = [s[0] for s in states]
             for i in range(0, len(codes), 500):
                 found.update(self._gather(c, codes[i:i + 500], None))
-        rows = [replace(found[s[0]], state=tuple(s[1:])) for s in states]
+        rows = [on_day(found[s[0]], tuple(s[1:])) for s in states]
         return position, head[0][0] if head else GENESIS, rows
 
     def idempotency(self, key: str) -> StoredAnswer | None:
