@@ -38,11 +38,12 @@ COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 
 @blp.before_request
 def guard() -> Response | None:
+    if request.endpoint == "standards.catalogue":
+        with service().reads.consistent():  # the token and the log position: one read of the store
+            # An unchanged page is answered before its query is parsed: it was, when the page was built.
+            return check_access(None) or unchanged_catalogue()
     sent = COMMAND_ROUTES.get(request.endpoint or "")
-    refused = check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
-    if refused is None and request.endpoint == "standards.catalogue":
-        return unchanged_catalogue()  # before the query is parsed: it was, when the page was built
-    return refused
+    return check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
 
 def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a

@@ -5,6 +5,7 @@ one (what the register said then; None: now). No replay per request."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,26 +74,35 @@ class Reads:
         self.datastore = datastore
         self.writer = writer
         self.sql = writer.sql
-        self._pinned: Any = None
+        self._local = threading.local()  # the transaction `consistent` pinned, per thread
+
+    @property
+    def _pinned(self) -> Any:
+        return getattr(self._local, "pinned", None)
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """One read transaction: a consistent view across several queries."""
-        if self._pinned is not None:
-            yield self._pinned
+        pinned = self._pinned
+        if pinned is not None:
+            yield pinned
             return
         with self.datastore.transaction(commit=False) as c:
             yield c
 
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
-        """Every read inside the block sees the same committed state (one transaction)."""
+        """Every read of this thread inside the block sees the same committed
+        state (one transaction); inside another such block, that one's."""
+        if self._pinned is not None:
+            yield self
+            return
         with self.datastore.transaction(commit=False) as c:
-            self._pinned = c
+            self._local.pinned = c
             try:
                 yield self
             finally:
-                self._pinned = None
+                self._local.pinned = None
 
     def _by(self, index: str) -> str:
         return self.writer.indexed_by(index)
