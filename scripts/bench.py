@@ -1052,7 +1052,7 @@ class Bench:
         exported.unlink()
         app = bootstrap(settings(database_url=url))
         try:
-            token = add_user(app, "bench-drafter", [role.DRAFTER])
+            token = add_user(app, "bench-pg-drafter", [role.DRAFTER])  # the log may have bench-drafter
             with app.reads.cursor() as c:
                 c.execute("SELECT code, version FROM standard_log WHERE recorded_to = "
                           "'9999-12-31T23:59:59.999999Z' AND stage IN ('draft', 'revision_draft') ORDER BY code")

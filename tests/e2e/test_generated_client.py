@@ -230,7 +230,7 @@ def test_the_approval_workflow_through_a_generated_client(generated: Generated, 
     issued_at = datetime.fromisoformat(events[-1].recorded_at.replace("Z", "+00:00"))
 
     # An amendment sheet, in force from today.
-    today = date.today()
+    today = datetime.now(Settings().zone).date()  # the office's day, as the service's (UTC+8 by default)
     opened = ops["open_amendment"].sync_detailed(code, "2024", client=drafter, if_match=etag(published),
                                                  body=m.AmendmentOpen(summary="更正第3.1条的服务时限",
                                                                       changes="3.1 会前30分钟完成布置。"))
