@@ -5,7 +5,7 @@ positions, chain and projections advance in commit order)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -15,7 +15,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from lifecycle.files import Staged
 from projections.recorder import Batch, ProjectingMixin
 from projections.schema import STATEMENTS
-from projections.writer import PostgresWriter
+from projections.writer import PostgresWriter, values
 
 # Any constant will do: it names the lock that serialises schema creation
 # between servers starting at the same time.
@@ -75,6 +75,37 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             # New events continue after the imported positions.
             c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
                       f"(SELECT MAX(notification_id) FROM {table}))")
+
+    def parallel_reads(self) -> bool:
+        return True
+
+    def last_position(self, c: Any) -> int:
+        """The log's last position, read in the transaction of cursor `c`."""
+        c.execute(f"SELECT MAX(notification_id) AS max FROM {self.datastore.schema}.{self.events_table_name}")
+        return values(c.fetchone())[0] or 0
+
+    def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[Notification]]:
+        """The events up to position `upto` of the aggregates in share `share`
+        of `shares` (by the last bytes of their ids), in log order, in batches
+        of at most `limit`. On a connection of its own, opened here: for a
+        process forked from the one that holds the pool."""
+        info = self.datastore.pool.kwargs
+        assert isinstance(info, dict)
+        params = {k: info[k] for k in ("dbname", "host", "port", "user", "password")}
+        statement = (f"SELECT notification_id, originator_id, originator_version, topic, state "
+                     f"FROM {self.datastore.schema}.{self.events_table_name} "
+                     "WHERE notification_id > %s AND notification_id <= %s "
+                     "AND (get_byte(uuid_send(originator_id), 15) + get_byte(uuid_send(originator_id), 14)) "
+                     "%% %s = %s ORDER BY notification_id LIMIT %s")
+        with psycopg.connect(**params) as db:
+            after = 0
+            while True:
+                rows = db.execute(statement, (after, upto, shares, share, limit)).fetchall()
+                if not rows:
+                    return
+                yield [Notification(id=p, originator_id=o, originator_version=v, topic=t, state=bytes(s))
+                       for p, o, v, t, s in rows]
+                after = rows[-1][0]
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

@@ -8,6 +8,10 @@ the log first names them (projections/search.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -20,6 +24,7 @@ from projections.projector import Projector
 from projections.schema import OPEN, POSITION_NAME, PROJECTION_VERSION
 
 BATCH = 5000
+PARALLEL_FROM = 5000  # events: a shorter log is rebuilt in one process
 
 Table = dict[str, list[tuple[Any, ...]]]
 
@@ -62,76 +67,207 @@ class Track:
 class Rows:
     """The projection rows a stream of events makes, table by table: rows
     closed as events go (`take_closed`, to write in batches) and, at the end,
-    the rows still open, the users, the originators and the position (`finish`)."""
+    the rows still open, the users, the originators and the position (`finish`).
+    What is gathered across aggregates (users, subscriptions, originators,
+    files in the order the log first names them) keeps the log position it
+    came from, so the Rows of several shares of the log merge exactly (`absorb`)."""
 
     def __init__(self, zone: tzinfo, review_years: int) -> None:
         self.projector = Projector(zone, review_years)
         self.tracks: dict[Any, Track] = {}
-        self.users: dict[str, tuple[Any, ...]] = {}
-        self.subscriptions: dict[str, tuple[Any, ...]] = {}
-        self.originators: list[tuple[str, str, str]] = []
-        self.firsts: dict[str, str] = {}  # sha256 -> media type, in the order the log first names them
+        self.users: dict[str, tuple[int, tuple[Any, ...]]] = {}  # name -> (position, row), the latest
+        self.subscriptions: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        self.originators: list[tuple[int, tuple[str, str, str]]] = []
+        self.firsts: dict[str, tuple[int, str]] = {}  # sha256 -> (position first named, media type)
         self.closed: Table = {}
         self.last = 0
 
     def add(self, position: int, event: Any) -> None:
-        if isinstance(event, Standard.FileAttached):
-            self.firsts.setdefault(event.sha256, event.media_type)
-        t = self.tracks.setdefault(event.originator_id, Track())
+        if isinstance(event, Standard.FileAttached) and event.sha256 not in self.firsts:
+            self.firsts[event.sha256] = (position, event.media_type)
+        t = self.tracks.get(event.originator_id)
+        if t is None:
+            t = self.tracks[event.originator_id] = Track()
         state, after, at, change = self.projector.step(t.state, t.slices, t.last_at, event)
-        for key in change.close:
-            since = t.opened.pop(key)
-            if since != at:  # a row that held for no time is dropped, as the writer does
-                self.closed.setdefault(key[0], []).append(
-                    (*key[1], since, at, *map(to_column, t.slices[key])))
+        if change.close:
+            closed, opened, slices = self.closed, t.opened, t.slices
+            for key in change.close:
+                since = opened.pop(key)
+                if since != at:  # a row that held for no time is dropped, as the writer does
+                    held = closed.get(key[0])
+                    if held is None:
+                        held = closed[key[0]] = []
+                    held.append((*key[1], since, at, *map(to_column, slices[key])))
         for table, identity, _ in change.open:
             t.opened[(table, identity)] = at
         t.state, t.slices, t.last_at = state, after, at
         for row in change.users:
-            self.users[row[0]] = row
+            self.users[row[0]] = (position, row)
         for row in change.subscriptions:
-            self.subscriptions[row[0]] = row
-        self.originators += change.originators
+            self.subscriptions[row[0]] = (position, row)
+        if change.originators:
+            self.originators += [(position, row) for row in change.originators]
         self.last = position
 
     def take_closed(self) -> Table:
         closed, self.closed = self.closed, {}
         return closed
 
-    def finish(self) -> Table:
-        """The rows not yet taken: closed, still open, users, originators, position."""
+    def take_open(self) -> Table:
+        """The rows still open (and any closed not yet taken)."""
         out = self.take_closed()
         for t in self.tracks.values():
             for key, payload in t.slices.items():
                 out.setdefault(key[0], []).append((*key[1], t.opened[key], OPEN, *map(to_column, payload)))
-        out["users"] = list(self.users.values())
-        out["subscriptions"] = list(self.subscriptions.values())
-        out["originators"] = list(self.originators)
+        return out
+
+    def gathered(self) -> tuple[Any, ...]:
+        """What `absorb` takes from another Rows (a share of the log, in another process)."""
+        return self.users, self.subscriptions, self.originators, self.firsts, self.last
+
+    def absorb(self, gathered: tuple[Any, ...]) -> None:
+        """Merge what another share of the log gathered: the latest row of each
+        user and subscription, originators and files by log position."""
+        users, subscriptions, originators, firsts, last = gathered
+        for mine, theirs in ((self.users, users), (self.subscriptions, subscriptions)):
+            for key, (position, row) in theirs.items():
+                if key not in mine or mine[key][0] < position:
+                    mine[key] = (position, row)
+        self.originators = sorted([*self.originators, *originators], key=lambda o: o[0])
+        for sha256, (position, media_type) in firsts.items():
+            if sha256 not in self.firsts or self.firsts[sha256][0] > position:
+                self.firsts[sha256] = (position, media_type)
+        self.last = max(self.last, last)
+
+    def first_named(self) -> list[tuple[str, str]]:
+        """(sha256, media type) of every file, in the order the log first names them."""
+        return [(sha256, media_type) for sha256, (_, media_type)
+                in sorted(self.firsts.items(), key=lambda f: f[1][0])]
+
+    def finish(self) -> Table:
+        """The rows not yet taken: closed, still open, users, originators, position."""
+        out = self.take_open()
+        out["users"] = [row for _, row in self.users.values()]
+        out["subscriptions"] = [row for _, row in self.subscriptions.values()]
+        out["originators"] = [row for _, row in self.originators]
         out["projection_position"] = [(POSITION_NAME, self.last)] if self.last else []
         out["projection_meta"] = [("version", str(PROJECTION_VERSION))]
         return out
 
 
-def rebuild(app: Any, progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild all projections; returns the log position they now cover."""
-    rows = Rows(app.settings.zone, app.settings.review_years)
+def rebuild(app: Any, progress: Callable[[int], None] | None = None, workers: int | None = None) -> int:
+    """Rebuild all projections; returns the log position they now cover.
+    `workers`: how many processes replay the log (default: one per core for
+    a log of PARALLEL_FROM events or more on a store other processes can read)."""
     writer = app.recorder.writer
     with app.recorder.datastore.transaction(commit=True) as c:
-        writer.clear(c)
-        for batch in notifications(app):
-            for n in batch:
-                rows.add(n.id, app.mapper.to_domain_event(n))
-            writer.write(c, rows.take_closed())
-            if progress is not None:
-                progress(len(batch))
-        writer.write(c, rows.finish())
+        writer.clear(c)  # on SQLite, from here on this transaction holds the write lock
+        upto = app.recorder.last_position(c)
+        shares = workers if workers is not None else worker_count(app, upto)
+        if shares > 1:
+            rows = _rows_in_processes(app, c, upto, shares, progress)
+        else:
+            rows = Rows(app.settings.zone, app.settings.review_years)
+            for batch in notifications(app, upto):
+                for n in batch:
+                    rows.add(n.id, app.mapper.to_domain_event(n))
+                writer.write(c, rows.take_closed())
+                if progress is not None:
+                    progress(len(batch))
+            writer.write(c, rows.finish())
         index_texts(c, writer, rows)
     return rows.last
 
 
+def worker_count(app: Any, events: int) -> int:
+    """Processes for a rebuild of `events` events: one per core, but one for a
+    short log, a store only this process can read (SQLite in memory), or
+    where processes cannot be forked."""
+    if events < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if not app.recorder.parallel_reads():
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+def _rows_in_processes(app: Any, c: Any, upto: int, shares: int,
+                       progress: Callable[[int], None] | None) -> Rows:
+    """The log up to `upto` replayed in `shares` forked processes, each the
+    aggregates of one share (every row depends on its own aggregate's events
+    only); this process writes their rows through cursor `c` as they come and
+    merges what they gathered across aggregates. The processes are ended
+    (terminated if need be) before this returns or raises."""
+    writer = app.recorder.writer
+    context = multiprocessing.get_context("fork")
+    pipes: list[Any] = []
+    processes: list[Any] = []
+    try:
+        for share in range(shares):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_share_rows, args=(app, share, shares, upto, send),
+                                      name=f"rebuild-{share}", daemon=True)
+            pipes.append(receive)
+            processes.append(process)
+            process.start()
+            send.close()
+        rows = Rows(app.settings.zone, app.settings.review_years)
+        waiting = list(pipes)
+        while waiting:
+            ready: list[Any] = multiprocessing.connection.wait(waiting)
+            for pipe in ready:
+                try:
+                    kind, count, table, gathered = pipe.recv()
+                except EOFError:
+                    raise RuntimeError("a rebuild process ended before it sent its rows") from None
+                if kind == "error":
+                    raise RuntimeError(f"a rebuild process failed: {table}")
+                writer.write(c, table)
+                if gathered is not None:
+                    rows.absorb(gathered)
+                    waiting.remove(pipe)
+                if progress is not None and count:
+                    progress(count)
+        writer.write(c, rows.finish())
+        for process in processes:
+            process.join()
+        return rows
+    except BaseException:  # an error, Ctrl-C: no process is left behind
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            if process.pid is not None:
+                process.join()
+        raise
+    finally:
+        for pipe in pipes:
+            pipe.close()
+
+
+def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any) -> None:
+    """In a forked process: the rows of one share of the aggregates, sent as
+    they close, then the open rows and what was gathered across aggregates.
+    Reads on a connection of its own, never the parent's pool."""
+    try:
+        rows = Rows(app.settings.zone, app.settings.review_years)
+        decode = app.mapper.to_domain_event
+        for batch in app.recorder.read_share(share, shares, upto, BATCH):
+            for n in batch:
+                rows.add(n.id, decode(n))
+            out.send(("rows", len(batch), rows.take_closed(), None))
+        out.send(("done", 0, rows.take_open(), rows.gathered()))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent says so
+        pass
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            out.send(("error", 0, f"{type(e).__name__}: {e}", None))
+    finally:
+        out.close()
+
+
 def index_texts(c: Any, writer: Any, rows: Rows) -> None:
     """The text of every stored file, extracted again, and its search index."""
-    search.rebuild(c, writer, rows.firsts.items(), lambda sha256: contents.copy_to_file(c, writer, sha256),
+    search.rebuild(c, writer, rows.first_named(), lambda sha256: contents.copy_to_file(c, writer, sha256),
                    text.extract)
 
 

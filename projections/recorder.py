@@ -6,8 +6,10 @@ durable; a read after it sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -108,6 +110,39 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
             self._import_contents(c, contents)
             if finish is not None:
                 finish(c)
+
+    def parallel_reads(self) -> bool:
+        """Can other processes read this store (a file, not memory)?"""
+        return not self.datastore.pool.is_sqlite_memory_mode
+
+    def last_position(self, c: Any) -> int:
+        """The log's last position, read in the transaction of cursor `c`."""
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        return c.fetchone()[0] or 0
+
+    def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[Notification]]:
+        """The events up to position `upto` of the aggregates in share `share`
+        of `shares` (by the last characters of their ids), in log order, in
+        batches of at most `limit`. On a connection of its own, opened here:
+        for a process forked from the one that holds the pool."""
+        db = sqlite3.connect(self.datastore.pool.db_name, uri=True, isolation_level=None)
+        try:
+            db.execute("PRAGMA query_only = 1")
+            statement = (f"SELECT rowid, originator_id, originator_version, topic, state "
+                         f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? AND "
+                         "(unicode(substr(originator_id, -1)) + unicode(substr(originator_id, -2, 1))) "
+                         "% ? = ? "
+                         "ORDER BY rowid LIMIT ?")
+            after = 0
+            while True:
+                rows = db.execute(statement, (after, upto, shares, share, limit)).fetchall()
+                if not rows:
+                    return
+                yield [Notification(id=p, originator_id=UUID(o), originator_version=v, topic=t, state=s)
+                       for p, o, v, t, s in rows]
+                after = rows[-1][0]
+        finally:
+            db.close()
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""
