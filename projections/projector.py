@@ -14,7 +14,14 @@ from lifecycle.config import DEFAULT_REVIEW_YEARS
 from lifecycle.domain import Standard
 from lifecycle.subscriptions import Subscription
 from lifecycle.users import User
-from projections.documents import Slices, record_time, standard_slices, subscription_row, user_row
+from projections.documents import (
+    Slices,
+    StandardSlices,
+    record_time,
+    standard_slices,
+    subscription_row,
+    user_row,
+)
 
 
 @dataclass
@@ -29,20 +36,45 @@ class Change:
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+# Events whose `apply` changes only the open draft (and the standard's first
+# submission), never an edition (lifecycle/domain.py): each edition's slices
+# after one are those before it.
+DRAFT_ONLY = (Standard.DraftEdited, Standard.FileAttached, Standard.FileRemoved, Standard.Submitted,
+              Standard.ChangesRequested)
+
+
 def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None,
-              review_years: int = DEFAULT_REVIEW_YEARS) -> Slices:
-    return standard_slices(aggregate, zone, memo, review_years) if isinstance(aggregate, Standard) else {}
+              review_years: int = DEFAULT_REVIEW_YEARS, editions_as_in: Slices | None = None) -> Slices:
+    if isinstance(aggregate, Standard):
+        return standard_slices(aggregate, zone, memo, review_years, editions_as_in)
+    return {}
 
 
 def diff(before: Slices, after: Slices, at: str) -> Change:
     change = Change(at)
+    if isinstance(before, StandardSlices) and isinstance(after, StandardSlices):
+        # Group by group; a group that is the same object on both sides is unchanged.
+        _compare(change, before.log, after.log)
+        earlier = before.groups
+        for slot, group in after.groups.items():
+            was = earlier.get(slot)
+            if was is not group:
+                _compare(change, was or {}, group)
+        for slot, was in earlier.items():
+            if slot not in after.groups:
+                _compare(change, was, {})
+        return change
+    _compare(change, before, after)
+    return change
+
+
+def _compare(change: Change, before: Slices, after: Slices) -> None:
     for key, payload in before.items():
         if after.get(key) != payload:
             change.close.append(key)
     for key, payload in after.items():
         if before.get(key) != payload:
             change.open.append((key[0], key[1], payload))
-    return change
 
 
 def event_at(event: Any, previous: str | None) -> str:
@@ -75,7 +107,8 @@ class Projector:
     def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
                 created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
-        after = slices_of(state, self.zone, self.memo, self.review_years)
+        after = slices_of(state, self.zone, self.memo, self.review_years,
+                          before if isinstance(event, DRAFT_ONLY) else None)
         change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))

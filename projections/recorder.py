@@ -134,11 +134,13 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
                          "% ? = ? "
                          "ORDER BY rowid LIMIT ?")
             after = 0
+            ids: dict[str, UUID] = {}  # one UUID per aggregate, not one per event
             while True:
                 rows = db.execute(statement, (after, upto, shares, share, limit)).fetchall()
                 if not rows:
                     return
-                yield [Notification(id=p, originator_id=UUID(o), originator_version=v, topic=t, state=s)
+                yield [Notification(id=p, originator_id=ids.get(o) or ids.setdefault(o, UUID(o)),
+                                    originator_version=v, topic=t, state=s)
                        for p, o, v, t, s in rows]
                 after = rows[-1][0]
         finally:
