@@ -114,12 +114,14 @@ class StandardSlices(dict):
 
 def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
                     review_years: int = DEFAULT_REVIEW_YEARS,
-                    editions_as_in: Slices | None = None) -> Slices:
+                    editions_as_in: Slices | None = None, timeline_kept: bool = False) -> Slices:
     """`memo` (kept by a Projector across events) skips recomputing the status
     timeline when what it depends on did not change. `review_years`: the
     interval of a standard that sets none (LIFECYCLE_REVIEW_YEARS).
     `editions_as_in`: the slices of this standard before an event that left
-    every edition as it was (projector.DRAFT_ONLY): their groups are taken as they are."""
+    every edition as it was (projector.DRAFT_ONLY): their groups are taken as
+    they are; `timeline_kept`: and the timeline's too (projector.keeps_timeline),
+    so only the log's slice is new."""
     code = std.code
     # The stage as the register said it when it recorded the event: a
     # withdrawal scheduled for a later day has not yet ended the paperwork.
@@ -136,6 +138,11 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
         "editions": [e.year for e in std.editions],
     }
     log: Slices = {("standard_log", (code,)): (std.version, stage.value, Doc(log_doc))}
+    if timeline_kept and isinstance(editions_as_in, StandardSlices):
+        slices = StandardSlices(editions_as_in)
+        slices.update(log)
+        slices.log, slices.groups = log, editions_as_in.groups
+        return slices
     reviewed = tuple(r["reviewed_on"] for r in std.reviews)
     # The paperwork's days are a function of these: no need to work them out
     # while they stay the same.

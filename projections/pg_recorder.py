@@ -13,7 +13,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from lifecycle.files import Staged
-from projections.recorder import Batch, ProjectingMixin
+from projections.recorder import Batch, ProjectingMixin, ShareEvent
 from projections.schema import STATEMENTS
 from projections.writer import PostgresWriter, values
 
@@ -84,7 +84,7 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
         c.execute(f"SELECT MAX(notification_id) AS max FROM {self.datastore.schema}.{self.events_table_name}")
         return values(c.fetchone())[0] or 0
 
-    def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[Notification]]:
+    def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[ShareEvent]]:
         """The events up to position `upto` of the aggregates in share `share`
         of `shares` (by the last bytes of their ids), in log order, in batches
         of at most `limit`. On a connection of its own, opened here: for a
@@ -103,8 +103,7 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
                 rows = db.execute(statement, (after, upto, shares, share, limit)).fetchall()
                 if not rows:
                     return
-                yield [Notification(id=p, originator_id=o, originator_version=v, topic=t, state=bytes(s))
-                       for p, o, v, t, s in rows]
+                yield [ShareEvent(p, o, v, t, bytes(s)) for p, o, v, t, s in rows]
                 after = rows[-1][0]
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:

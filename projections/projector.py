@@ -43,10 +43,20 @@ DRAFT_ONLY = (Standard.DraftEdited, Standard.FileAttached, Standard.FileRemoved,
               Standard.ChangesRequested)
 
 
+def keeps_timeline(event: Any) -> bool:
+    """A DRAFT_ONLY event that leaves what the timeline's slices depend on
+    (documents._catalogue_key) as it was: of the draft, the catalogue shows
+    only its title and level; its stage is the first edition's paperwork."""
+    if isinstance(event, Standard.DraftEdited):
+        return "title" not in event.changes and "level" not in event.changes
+    return isinstance(event, (Standard.FileAttached, Standard.FileRemoved))
+
+
 def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None,
-              review_years: int = DEFAULT_REVIEW_YEARS, editions_as_in: Slices | None = None) -> Slices:
+              review_years: int = DEFAULT_REVIEW_YEARS, editions_as_in: Slices | None = None,
+              timeline_kept: bool = False) -> Slices:
     if isinstance(aggregate, Standard):
-        return standard_slices(aggregate, zone, memo, review_years, editions_as_in)
+        return standard_slices(aggregate, zone, memo, review_years, editions_as_in, timeline_kept)
     return {}
 
 
@@ -56,6 +66,8 @@ def diff(before: Slices, after: Slices, at: str) -> Change:
         # Group by group; a group that is the same object on both sides is unchanged.
         _compare(change, before.log, after.log)
         earlier = before.groups
+        if earlier is after.groups:  # every group taken over as it was (keeps_timeline)
+            return change
         for slot, group in after.groups.items():
             was = earlier.get(slot)
             if was is not group:
@@ -107,8 +119,9 @@ class Projector:
     def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
                 created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
-        after = slices_of(state, self.zone, self.memo, self.review_years,
-                          before if isinstance(event, DRAFT_ONLY) else None)
+        draft_only = isinstance(event, DRAFT_ONLY)
+        after = slices_of(state, self.zone, self.memo, self.review_years, before if draft_only else None,
+                          draft_only and keeps_timeline(event))
         change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))
