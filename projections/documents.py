@@ -119,7 +119,7 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
     timeline when what it depends on did not change. `review_years`: the
     interval of a standard that sets none (LIFECYCLE_REVIEW_YEARS).
     `editions_as_in`: the slices of this standard before an event that left
-    every edition as it was (projector.DRAFT_ONLY): their groups are taken as
+    every edition as it was (projector.EDITIONS_KEPT): their groups are taken as
     they are; `timeline_kept`: and the timeline's too (projector.keeps_timeline),
     so only the log's slice is new."""
     code = std.code

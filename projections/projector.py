@@ -36,15 +36,15 @@ class Change:
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-# Events whose `apply` changes only the open draft (and the standard's first
-# submission), never an edition (lifecycle/domain.py): each edition's slices
-# after one are those before it.
-DRAFT_ONLY = (Standard.DraftEdited, Standard.FileAttached, Standard.FileRemoved, Standard.Submitted,
-              Standard.ChangesRequested)
+# Events whose `apply` never changes an edition nor adds one (lifecycle/domain.py):
+# the draft, its files, its submission, a review; each edition's slices after
+# one are those before it.
+EDITIONS_KEPT = (Standard.DraftEdited, Standard.FileAttached, Standard.FileRemoved, Standard.Submitted,
+                 Standard.ChangesRequested, Standard.RevisionOpened, Standard.Reviewed)
 
 
 def keeps_timeline(event: Any) -> bool:
-    """A DRAFT_ONLY event that leaves what the timeline's slices depend on
+    """An EDITIONS_KEPT event that leaves what the timeline's slices depend on
     (documents._catalogue_key) as it was: of the draft, the catalogue shows
     only its title and level; its stage is the first edition's paperwork."""
     if isinstance(event, Standard.DraftEdited):
@@ -119,9 +119,9 @@ class Projector:
     def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
                 created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
-        draft_only = isinstance(event, DRAFT_ONLY)
-        after = slices_of(state, self.zone, self.memo, self.review_years, before if draft_only else None,
-                          draft_only and keeps_timeline(event))
+        kept = isinstance(event, EDITIONS_KEPT)
+        after = slices_of(state, self.zone, self.memo, self.review_years, before if kept else None,
+                          kept and keeps_timeline(event))
         change = diff(before, after, at)
         if isinstance(state, User):
             change.users.append(user_row(state))

@@ -168,9 +168,10 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None, workers: in
             rows = _rows_in_processes(app, c, upto, shares, progress)
         else:
             rows = Rows(app.settings.zone, app.settings.review_years)
+            decode = app.mapper.to_domain_event
             for batch in notifications(app, upto):
                 for n in batch:
-                    rows.add(n.id, app.mapper.to_domain_event(n))
+                    rows.add(n.id, decode(n))
                 writer.write(c, rows.take_closed())
                 if progress is not None:
                     progress(len(batch))

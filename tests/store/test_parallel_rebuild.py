@@ -141,10 +141,12 @@ def test_a_store_in_memory_is_rebuilt_in_one_process(monkeypatch):
         app.close()
 
 
-def test_slices_remembered_across_events_are_the_slices_worked_out_afresh(service):
+def test_slices_remembered_across_events_are_the_slices_worked_out_afresh(service, runner):
     """The projector's memo and the groups it takes over from the slices
-    before a draft-only event (projector.DRAFT_ONLY) give what a standard's
-    state gives with nothing remembered."""
+    before an event that keeps the editions (projector.EDITIONS_KEPT, and
+    keeps_timeline) give what a standard's state gives with nothing remembered."""
+    result = runner.invoke(main, ["import", str(GOLDEN / "store.jsonl"), *IMPORT_ARGS])
+    assert result.exit_code == 0, result.output
     many_standards(service, 12)
     history_with_files(service)
     zone, years = service.settings.zone, service.settings.review_years
@@ -162,4 +164,5 @@ def test_slices_remembered_across_events_are_the_slices_worked_out_afresh(servic
             if isinstance(states[key], Standard):
                 assert dict(slices[key]) == standard_slices(states[key], zone, None, years)
                 checked += 1
-    assert checked > 60
+    assert checked > 120
+
