@@ -165,7 +165,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None, workers: in
         upto = app.recorder.last_position(c)
         shares = workers if workers is not None else worker_count(app, upto)
         if shares > 1:
-            rows = _rows_in_processes(app, c, upto, shares, progress)
+            rows, _ = _rows_in_processes(app, upto, shares, lambda table: writer.write(c, table), progress)
         else:
             rows = Rows(app.settings.zone, app.settings.review_years)
             decode = app.mapper.to_domain_event
@@ -191,47 +191,51 @@ def worker_count(app: Any, events: int) -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _rows_in_processes(app: Any, c: Any, upto: int, shares: int,
-                       progress: Callable[[int], None] | None) -> Rows:
+def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table], None],
+                       progress: Callable[[int], None] | None,
+                       with_states: bool = False) -> tuple[Rows, dict[Any, Any]]:
     """The log up to `upto` replayed in `shares` forked processes, each the
     aggregates of one share (every row depends on its own aggregate's events
-    only); this process writes their rows through cursor `c` as they come and
-    merges what they gathered across aggregates. The processes are ended
+    only); this process passes their rows to `sink` as they come (the last
+    of them the merged users, originators and position) and merges what they
+    gathered across aggregates. Returns the merged Rows and, `with_states`,
+    every aggregate as the replay left it. The processes are ended
     (terminated if need be) before this returns or raises."""
-    writer = app.recorder.writer
     context = multiprocessing.get_context("fork")
     pipes: list[Any] = []
     processes: list[Any] = []
     try:
         for share in range(shares):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_share_rows, args=(app, share, shares, upto, send),
+            process = context.Process(target=_share_rows, args=(app, share, shares, upto, send, with_states),
                                       name=f"rebuild-{share}", daemon=True)
             pipes.append(receive)
             processes.append(process)
             process.start()
             send.close()
         rows = Rows(app.settings.zone, app.settings.review_years)
+        states: dict[Any, Any] = {}
         waiting = list(pipes)
         while waiting:
             ready: list[Any] = multiprocessing.connection.wait(waiting)
             for pipe in ready:
                 try:
-                    kind, count, table, gathered = pipe.recv()
+                    kind, count, table, gathered, their_states = pipe.recv()
                 except EOFError:
                     raise RuntimeError("a rebuild process ended before it sent its rows") from None
                 if kind == "error":
                     raise RuntimeError(f"a rebuild process failed: {table}")
-                writer.write(c, table)
+                sink(table)
                 if gathered is not None:
                     rows.absorb(gathered)
+                    states.update(their_states or {})
                     waiting.remove(pipe)
                 if progress is not None and count:
                     progress(count)
-        writer.write(c, rows.finish())
+        sink(rows.finish())
         for process in processes:
             process.join()
-        return rows
+        return rows, states
     except BaseException:  # an error, Ctrl-C: no process is left behind
         for process in processes:
             if process.is_alive():
@@ -245,23 +249,25 @@ def _rows_in_processes(app: Any, c: Any, upto: int, shares: int,
             pipe.close()
 
 
-def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any) -> None:
+def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any, with_states: bool) -> None:
     """In a forked process: the rows of one share of the aggregates, sent as
-    they close, then the open rows and what was gathered across aggregates.
-    Reads on a connection of its own, never the parent's pool."""
+    they close, then the open rows, what was gathered across aggregates and
+    (`with_states`) the aggregates. Reads on a connection of its own, never
+    the parent's pool."""
     try:
         rows = Rows(app.settings.zone, app.settings.review_years)
         decode = app.mapper.to_domain_event
         for batch in app.recorder.read_share(share, shares, upto, BATCH):
             for n in batch:
                 rows.add(n.id, decode(n))
-            out.send(("rows", len(batch), rows.take_closed(), None))
-        out.send(("done", 0, rows.take_open(), rows.gathered()))
+            out.send(("rows", len(batch), rows.take_closed(), None, None))
+        states = {key: track.state for key, track in rows.tracks.items()} if with_states else None
+        out.send(("done", 0, rows.take_open(), rows.gathered(), states))
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent says so
         pass
     except BaseException as e:
         with contextlib.suppress(OSError):
-            out.send(("error", 0, f"{type(e).__name__}: {e}", None))
+            out.send(("error", 0, f"{type(e).__name__}: {e}", None, None))
     finally:
         out.close()
 
@@ -273,20 +279,32 @@ def index_texts(c: Any, writer: Any, rows: Rows) -> None:
 
 
 def expected_rows(app: Any, progress: Callable[[int], None] | None = None,
-                  states: dict[Any, Any] | None = None) -> Table:
-    """Every row the projections should hold, from a replay of the whole log;
-    `states`, if given, gets every aggregate as the replay left it."""
-    rows = Rows(app.settings.zone, app.settings.review_years)
+                  states: dict[Any, Any] | None = None, workers: int | None = None) -> Table:
+    """Every row the projections should hold, from a replay of the whole log
+    (in processes as `rebuild` does); `states`, if given, gets every
+    aggregate as the replay left it."""
     out: Table = {}
-    for batch in notifications(app):
+
+    def sink(table: Table) -> None:
+        for name, values in table.items():
+            out.setdefault(name, []).extend(values)
+
+    upto = app.recorder.max_notification_id() or 0
+    shares = workers if workers is not None else worker_count(app, upto)
+    if shares > 1:
+        _, found = _rows_in_processes(app, upto, shares, sink, progress, with_states=states is not None)
+        if states is not None:
+            states.update(found)
+        return out
+    rows = Rows(app.settings.zone, app.settings.review_years)
+    for batch in notifications(app, upto):
         for n in batch:
             rows.add(n.id, app.mapper.to_domain_event(n))
         for table, values in rows.take_closed().items():
             out.setdefault(table, []).extend(values)
         if progress is not None:
             progress(len(batch))
-    for table, values in rows.finish().items():
-        out.setdefault(table, []).extend(values)
+    sink(rows.finish())
     if states is not None:
         states.update((key, track.state) for key, track in rows.tracks.items())
     return out

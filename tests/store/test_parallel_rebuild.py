@@ -22,7 +22,8 @@ from lifecycle.users import Role
 from projections import rebuild as rebuild_module
 from projections.documents import standard_slices
 from projections.projector import Projector
-from projections.rebuild import notifications, rebuild, worker_count
+from projections.rebuild import expected_rows, notifications, rebuild, worker_count
+from projections.verify import compare_rows
 from tests.people import add_user, reissue_token, revoke_user
 from tests.store.test_files_store import history_with_files
 from tests.store.test_golden import GOLDEN, IMPORT_ARGS, newest, rows_extend
@@ -90,7 +91,7 @@ def test_the_default_runs_in_processes_for_a_long_log(service, monkeypatch):
     started = []
     real = rebuild_module._rows_in_processes
     monkeypatch.setattr(rebuild_module, "_rows_in_processes",
-                        lambda *a: started.append(a[3]) or real(*a))
+                        lambda *a, **k: started.append(a[2]) or real(*a, **k))
     rebuild(service)
     assert started == [3]
     assert service.reads.dump() == recorded
@@ -166,3 +167,21 @@ def test_slices_remembered_across_events_are_the_slices_worked_out_afresh(servic
                 checked += 1
     assert checked > 120
 
+
+
+def test_verify_replays_in_processes_too(service):
+    """`lifecycle verify` compares the tables with `expected_rows`, which
+    replays in processes as the rebuild does: the same rows, the same states."""
+    many_standards(service)
+    history_with_files(service)
+    one: dict[Any, Any] = {}
+    several: dict[Any, Any] = {}
+    single = expected_rows(service, states=one, workers=1)
+    parallel = expected_rows(service, states=several, workers=WORKERS)
+    assert compare_rows(parallel, service.reads.dump()) is None
+    for table in set(single) | set(parallel):
+        assert sorted(map(repr, parallel.get(table, []))) == sorted(map(repr, single.get(table, []))), table
+    assert one.keys() == several.keys()
+    for key, state in one.items():
+        assert vars(several[key]) == vars(state)
+    assert not multiprocessing.active_children()
