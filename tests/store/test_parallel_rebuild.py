@@ -61,7 +61,7 @@ def many_standards(app: Any, n: int = 36) -> None:
             app.handle(cmd.Publish(**on, issued_on=date(2019, 4, 1), effective_on=date(2019, 5, 1), actor="p1"))
             app.handle(cmd.OpenRevision(**on, actor="d1", reason="修订"))
             app.handle(cmd.EditDraft(**on, actor="d2", changes={"summary": "修订稿"}))
-    revoke_user(app, "user7")
+    revoke_user(app, "user7" if n > 7 else "user0")
 
 
 def single_and_parallel(app: Any) -> tuple[dict, dict]:
@@ -185,3 +185,24 @@ def test_verify_replays_in_processes_too(service):
     for key, state in one.items():
         assert vars(several[key]) == vars(state)
     assert not multiprocessing.active_children()
+
+
+def test_the_rebuild_leaves_the_connections_settings_as_they_were(service):
+    """The rebuild's DELETEs skip SQLite's secure_delete (writer.fast_delete);
+    the connection goes back to the pool as it was."""
+    if service.settings.store_kind != "sqlite":
+        pytest.skip("an SQLite setting")
+
+    def settings() -> set[int]:
+        seen = set()
+        for commit in (True, False, True):
+            with service.recorder.datastore.transaction(commit=commit) as c:
+                c.execute("PRAGMA secure_delete")
+                seen.add(int(c.fetchone()[0]))
+        return seen
+
+    many_standards(service, 6)
+    before = settings()
+    rebuild(service, workers=1)
+    rebuild(service, workers=WORKERS)
+    assert settings() == before
