@@ -24,7 +24,7 @@ from projections.documents import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """What one event does to the projection tables, at record time `at`."""
 
@@ -93,7 +93,7 @@ def event_at(event: Any, previous: str | None) -> str:
     """An event's record time; never before its aggregate's previous one
     (clocks of several servers may disagree a little)."""
     at = record_time(event.timestamp)
-    return max(at, previous) if previous else at
+    return previous if previous and previous > at else at
 
 
 def originator_row(aggregate: Any) -> tuple[str, str, str]:
@@ -123,7 +123,9 @@ class Projector:
         after = slices_of(state, self.zone, self.memo, self.review_years, before if kept else None,
                           kept and keeps_timeline(event))
         change = diff(before, after, at)
-        if isinstance(state, User):
+        if type(state) is Standard:
+            pass
+        elif isinstance(state, User):
             change.users.append(user_row(state))
         elif isinstance(state, Subscription):
             change.subscriptions.append(subscription_row(state))

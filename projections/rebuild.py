@@ -54,7 +54,7 @@ def replay(app: Any, upto: int | None = None,
     return aggregates, last
 
 
-@dataclass
+@dataclass(slots=True)
 class Track:
     """One aggregate during a replay: its state, open slices and when each opened."""
 
@@ -98,13 +98,16 @@ class Rows:
                     if held is None:
                         held = closed[key[0]] = []
                     held.append((*key[1], since, at, *map(to_column, slices[key])))
+        opened = t.opened
         for table, identity, _ in change.open:
-            t.opened[(table, identity)] = at
+            opened[(table, identity)] = at
         t.state, t.slices, t.last_at = state, after, at
-        for row in change.users:
-            self.users[row[0]] = (position, row)
-        for row in change.subscriptions:
-            self.subscriptions[row[0]] = (position, row)
+        if change.users:
+            for row in change.users:
+                self.users[row[0]] = (position, row)
+        if change.subscriptions:
+            for row in change.subscriptions:
+                self.subscriptions[row[0]] = (position, row)
         if change.originators:
             self.originators += [(position, row) for row in change.originators]
         self.last = position
