@@ -36,6 +36,14 @@ class ShareEvent(NamedTuple):
     state: bytes
 
 
+def share_bounds(share: int, shares: int) -> tuple[int | None, int | None]:
+    """The ids of share `share` of `shares`: those whose first byte is in
+    [low, high) (None: no bound), so the shares together hold every id once."""
+    low = share * 256 // shares if share > 0 else None
+    high = (share + 1) * 256 // shares if share < shares - 1 else None
+    return low, high
+
+
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
 
@@ -133,21 +141,22 @@ class ProjectingSQLiteRecorder(ProjectingMixin, SQLiteApplicationRecorder):
 
     def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[ShareEvent]]:
         """The events up to position `upto` of the aggregates in share `share`
-        of `shares` (by the last characters of their ids), in log order, in
+        of `shares` (share_bounds: a range of their ids), in log order, in
         batches of at most `limit`. On a connection of its own, opened here:
         for a process forked from the one that holds the pool."""
         db = sqlite3.connect(self.datastore.pool.db_name, uri=True, isolation_level=None)
         try:
             db.execute("PRAGMA query_only = 1")
+            low, high = share_bounds(share, shares)
             statement = (f"SELECT rowid, originator_id, originator_version, topic, state "
-                         f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? AND "
-                         "(unicode(substr(originator_id, -1)) + unicode(substr(originator_id, -2, 1))) "
-                         "% ? = ? "
-                         "ORDER BY rowid LIMIT ?")
+                         f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? "
+                         f"{'' if low is None else 'AND originator_id >= ? '}"
+                         f"{'' if high is None else 'AND originator_id < ? '}ORDER BY rowid LIMIT ?")
+            bounds = [f"{b:02x}" for b in (low, high) if b is not None]  # ids are lower-case hex
             after = 0
             ids: dict[str, UUID] = {}  # one UUID per aggregate, not one per event
             while True:
-                rows = db.execute(statement, (after, upto, shares, share, limit)).fetchall()
+                rows = db.execute(statement, (after, upto, *bounds, limit)).fetchall()
                 if not rows:
                     return
                 yield [ShareEvent(p, ids.get(o) or ids.setdefault(o, UUID(o)), v, t, s)

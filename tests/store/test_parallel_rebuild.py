@@ -206,3 +206,13 @@ def test_the_rebuild_leaves_the_connections_settings_as_they_were(service):
     rebuild(service, workers=1)
     rebuild(service, workers=WORKERS)
     assert settings() == before
+
+
+def test_the_shares_hold_every_id_once():
+    from projections.recorder import share_bounds
+
+    for shares in range(1, 9):
+        for first in range(256):
+            holders = [share for share in range(shares)
+                       if (share_bounds(share, shares)[0] or 0) <= first < (share_bounds(share, shares)[1] or 256)]
+            assert len(holders) == 1, (shares, first)
