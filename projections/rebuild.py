@@ -203,7 +203,12 @@ def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table],
     of them the merged users, originators and position) and merges what they
     gathered across aggregates. Returns the merged Rows and, `with_states`,
     every aggregate as the replay left it. The processes are ended
-    (terminated if need be) before this returns or raises."""
+    (terminated if need be) before this returns or raises.
+
+    Forked, they inherit this process's pool but never touch it (SQLite
+    forbids using a connection across fork): each reads on a connection of
+    its own, up to the position the caller read (a rebuild holds SQLite's
+    write lock meanwhile: the log cannot move under them)."""
     context = multiprocessing.get_context("fork")
     pipes: list[Any] = []
     processes: list[Any] = []
