@@ -9,6 +9,7 @@ the log first names them (projections/search.py)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -212,6 +213,7 @@ def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table],
     context = multiprocessing.get_context("fork")
     pipes: list[Any] = []
     processes: list[Any] = []
+    gc.freeze()  # the collector leaves what this process holds alone meanwhile (here and in the forks)
     try:
         for share in range(shares):
             receive, send = context.Pipe(duplex=False)
@@ -253,6 +255,7 @@ def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table],
                 process.join()
         raise
     finally:
+        gc.unfreeze()
         for pipe in pipes:
             pipe.close()
 
@@ -262,6 +265,7 @@ def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any, with_sta
     they close, then the open rows, what was gathered across aggregates and
     (`with_states`) the aggregates. Reads on a connection of its own, never
     the parent's pool."""
+    gc.freeze()  # what the parent held (frozen there too): never walked here, so never copied
     try:
         rows = Rows(app.settings.zone, app.settings.review_years)
         decode = app.mapper.to_domain_event
