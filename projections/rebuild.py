@@ -266,6 +266,7 @@ def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any, with_sta
     (`with_states`) the aggregates. Reads on a connection of its own, never
     the parent's pool."""
     gc.freeze()  # what the parent held (frozen there too): never walked here, so never copied
+    gc.set_threshold(50_000)  # a replay makes no cycles to speak of: collect 70 times less often
     try:
         rows = Rows(app.settings.zone, app.settings.review_years)
         decode = app.mapper.to_domain_event
