@@ -217,7 +217,8 @@ def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table],
     try:
         for share in range(shares):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_share_rows, args=(app, share, shares, upto, send, with_states),
+            process = context.Process(target=_share_rows,
+                                      args=(app, share, shares, upto, send, with_states, [*pipes, receive]),
                                       name=f"rebuild-{share}", daemon=True)
             pipes.append(receive)
             processes.append(process)
@@ -260,11 +261,15 @@ def _rows_in_processes(app: Any, upto: int, shares: int, sink: Callable[[Table],
             pipe.close()
 
 
-def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any, with_states: bool) -> None:
+def _share_rows(app: Any, share: int, shares: int, upto: int, out: Any, with_states: bool,
+                inherited: list[Any]) -> None:
     """In a forked process: the rows of one share of the aggregates, sent as
     they close, then the open rows, what was gathered across aggregates and
     (`with_states`) the aggregates. Reads on a connection of its own, never
-    the parent's pool."""
+    the parent's pool. The pipes' reading ends it inherited are closed, so
+    that if the parent dies its next send fails and it ends."""
+    for pipe in inherited:
+        pipe.close()
     gc.freeze()  # what the parent held (frozen there too): never walked here, so never copied
     gc.set_threshold(50_000)  # a replay makes no cycles to speak of: collect 70 times less often
     try:

@@ -216,3 +216,60 @@ def test_the_shares_hold_every_id_once():
             holders = [share for share in range(shares)
                        if (share_bounds(share, shares)[0] or 0) <= first < (share_bounds(share, shares)[1] or 256)]
             assert len(holders) == 1, (shares, first)
+
+
+def test_the_processes_end_when_the_parent_is_killed(settings, service):
+    """A parent killed outright (SIGKILL: no cleanup) leaves no process: each
+    holds no reading end of any pipe, so its next send fails."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if service.settings.store_kind != "sqlite":
+        pytest.skip("one store is enough: the pipes are the same")
+    many_standards(service, 12)
+    service.close()
+    script = (
+        "import time, sys\n"
+        "from api.bootstrap import bootstrap\n"
+        "from lifecycle.config import Settings\n"
+        "from projections import rebuild as r\n"
+        "r.BATCH = 1\n"
+        "slow = r.Rows.add\n"
+        "r.Rows.add = lambda self, *a: (time.sleep(0.2), slow(self, *a))[1]\n"
+        f"r.rebuild(bootstrap(Settings(database_url={settings.database_url!r})), workers=2)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    children: list[str] = []
+
+    def alive() -> list[str]:
+        out = []
+        for pid in children:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    if stat.read().split()[2] != "Z":
+                        out.append(pid)
+            except FileNotFoundError:
+                pass
+        return out
+
+    try:
+        deadline = time.monotonic() + 20
+        while len(children) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent.pid)], capture_output=True,
+                                      text=True).stdout.split()
+        assert len(children) == 2
+        time.sleep(0.5)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 3  # each has many events, 0.2 s each, still to replay
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert alive() == []
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+        for pid in alive():  # only if the test failed
+            os.kill(int(pid), signal.SIGKILL)
