@@ -8,8 +8,6 @@ chain and the projections in the transaction that records the events."""
 
 from __future__ import annotations
 
-from flask import current_app
-
 from lifecycle.config import Settings
 from projections.register import Register
 
@@ -37,5 +35,6 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
 
 def service() -> Register:
     """The register of the Flask app handling this request."""
+    from flask import current_app  # here, so the command line starts without Flask
     register: Register = current_app.extensions["lifecycle"]
     return register

@@ -27,7 +27,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from flask import Flask, Response, g, request
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from api.bootstrap import service
 from lifecycle.application import StandardsApp
@@ -53,13 +53,13 @@ def request_id(header: str | None) -> str:
 
 # ------------------------------------------------------------------ the request log
 def configure_request_log() -> None:
-    """One JSON object per line on stderr (python-json-logger), once per process."""
+    """One JSON object per line on stderr (python-json-logger, through orjson:
+    half the time of json, on every request), once per process."""
     if any(getattr(h, "lifecycle_requests", False) for h in requests_log.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.lifecycle_requests = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter("{message}", style="{", timestamp="time",
-                                       json_ensure_ascii=False))
+    handler.setFormatter(OrjsonFormatter("{message}", style="{", timestamp="time"))
     requests_log.addHandler(handler)
     requests_log.setLevel(logging.INFO)
     requests_log.propagate = False  # not again through gunicorn's or the root logger

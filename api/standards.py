@@ -11,6 +11,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 import marshmallow as ma
+import orjson
 from flask import Response, current_app, g, request, url_for
 
 from api import schemas as s
@@ -37,11 +38,12 @@ COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 
 @blp.before_request
 def guard() -> Response | None:
+    if request.endpoint == "standards.catalogue":
+        with service().reads.consistent():  # the token and the log position: one read of the store
+            # An unchanged page is answered before its query is parsed: it was, when the page was built.
+            return check_access(None) or unchanged_catalogue()
     sent = COMMAND_ROUTES.get(request.endpoint or "")
-    refused = check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
-    if refused is None and request.endpoint == "standards.catalogue":
-        return unchanged_catalogue()  # before the query is parsed: it was, when the page was built
-    return refused
+    return check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
 
 def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a
@@ -221,7 +223,8 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     if more:
         args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
         next_url = url_for("standards.catalogue", **args)
-    page = current_app.json.dumps({"items": items, "next": next_url}, separators=(",", ":"))
+    # orjson: the bytes json.dumps(ensure_ascii=False, separators=(",", ":")) gives, in a fifth of the time
+    page = orjson.dumps({"items": items, "next": next_url}).decode()
     current_app.extensions["lifecycle_pages"].put(key, page)
     return page_answer(page, etag)
 

@@ -5,9 +5,10 @@ one (what the register said then; None: now). No replay per request."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -51,8 +52,21 @@ def latest(alias: str, table: str, key: tuple[str, ...], known_at: str | None) -
             f"AND m.recorded_from <= ?) AND ? < {alias}.recorded_to", [known_at, known_at])
 
 
+def on_day(rows: StandardRows, state: tuple[Any, ...] | None,
+           found: dict[str, Any] | None = None) -> StandardRows:
+    """`rows` with its state on a day (dataclasses.replace, without its cost on 6,000 rows)."""
+    return StandardRows(rows.code, rows.version, rows.stage, rows.doc, rows.editions, state, found)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# SQLite chooses an index before it sees a query's parameters, and with
+# catalogue_states' indexes by day it may choose one that reads every row.
+# Its reads name the index (on SQLite only: `Writer.indexed_by`).
+BY_CODE = "sqlite_autoindex_catalogue_states_1"  # the primary key: code, valid_from, recorded_from
+OPEN_IN_CODE_ORDER = "catalogue_states_open"  # recorded_to, code
 
 
 class Reads:
@@ -60,26 +74,38 @@ class Reads:
         self.datastore = datastore
         self.writer = writer
         self.sql = writer.sql
-        self._pinned: Any = None
+        self._local = threading.local()  # the transaction `consistent` pinned, per thread
+
+    @property
+    def _pinned(self) -> Any:
+        return getattr(self._local, "pinned", None)
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """One read transaction: a consistent view across several queries."""
-        if self._pinned is not None:
-            yield self._pinned
+        pinned = self._pinned
+        if pinned is not None:
+            yield pinned
             return
         with self.datastore.transaction(commit=False) as c:
             yield c
 
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
-        """Every read inside the block sees the same committed state (one transaction)."""
+        """Every read of this thread inside the block sees the same committed
+        state (one transaction); inside another such block, that one's."""
+        if self._pinned is not None:
+            yield self
+            return
         with self.datastore.transaction(commit=False) as c:
-            self._pinned = c
+            self._local.pinned = c
             try:
                 yield self
             finally:
-                self._pinned = None
+                self._local.pinned = None
+
+    def _by(self, index: str) -> str:
+        return self.writer.indexed_by(index)
 
     def _rows(self, c: Any, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
         c.execute(self.sql(statement), tuple(params))
@@ -109,17 +135,48 @@ class Reads:
             if f.q:
                 states, more = self._search_page(c, where, params, f, known_at)
             else:
-                states = self._states(c, where, params, f.after, f.limit + 1)
+                states = self._states(c, where, params, f.after, f.limit + 1,
+                                      index=self._plan(c, day, known_at, f.status is not None))
                 more = len(states) > f.limit
                 states = [(*state, None) for state in states[: f.limit]]
             rows = self._gather(c, [s[0] for s in states], known_at)
-        return [replace(rows[s[0]], state=tuple(s[1:5]), found=s[5]) for s in states], more
+        return [on_day(rows[s[0]], tuple(s[1:5]), s[5]) for s in states], more
+
+    # A page is read in code order, which finds 50 standards quickly while
+    # most exist. On a day (or at a moment) when few existed, a scan in code
+    # order reads every row to find them; an index by day (or by record time)
+    # then reaches them directly. Counting at most SPARSE rows of that index
+    # says which case this is, whatever the size of the register.
+    SPARSE = 4000
+
+    def _plan(self, c: Any, day: date, known_at: str | None, by_status: bool) -> str | None:
+        """The index a page on `day` at `known_at` is read through fastest
+        (None on PostgreSQL: its planner sees the parameters)."""
+        if not self.writer.hints:
+            return None
+        in_code_order = (BY_CODE if known_at is not None
+                         else "catalogue_states_by_status" if by_status else OPEN_IN_CODE_ORDER)
+        if known_at is None:
+            candidates = [("catalogue_states_open_by_day", "recorded_to = ? AND valid_from <= ?",
+                           [OPEN, day.isoformat()])]
+        else:
+            candidates = [("catalogue_states_by_day", "valid_from <= ?", [day.isoformat()]),
+                          ("catalogue_states_by_moment", "recorded_from <= ?", [known_at])]
+        best: tuple[int, str] = (self.SPARSE, in_code_order)
+        for index, where, params in candidates:
+            (count,), = self._rows(c, f"SELECT COUNT(*) FROM (SELECT 1 FROM catalogue_states"
+                                      f"{self._by(index)} WHERE {where} LIMIT ?) x",
+                                   [*params, self.SPARSE])
+            best = min(best, (count, index), key=lambda b: b[0])
+        return best[1]
 
     def _states(self, c: Any, where: list[str], params: list[Any], after: str | None, limit: int,
-                title_like: str | None = None, codes: list[str] | None = None) -> list[tuple[Any, ...]]:
+                title_like: str | None = None, codes: list[str] | None = None,
+                index: str | None = None) -> list[tuple[Any, ...]]:
         """Catalogue rows in code order after `after`: code, status,
         edition_year, level, title. With `title_like`, only rows whose title
-        is LIKE it or whose code is one of `codes`, and whether the title is."""
+        is LIKE it or whose code is one of `codes`, and whether the title is.
+        `index`: the one to read them through (see _plan)."""
         where, params, flag, flag_params = list(where), list(params), "", []
         if after is not None:
             where.append("s.code > ?")
@@ -130,7 +187,8 @@ class Reads:
             where.append(f"({like} OR {self.writer.among('s.code', filter_only=True)})" if codes else like)
             params += [title_like, self.writer.members(codes)] if codes else [title_like]
         return self._rows(c, f"SELECT s.code, s.status, s.edition_year, s.level, s.title{flag} "
-                          f"FROM catalogue_states s WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
+                          f"FROM catalogue_states s{self._by(index) if index else ''} "
+                          f"WHERE {' AND '.join(where)} ORDER BY s.code LIMIT ?",
                           [*flag_params, *params, limit])
 
     def _search_page(self, c: Any, where: list[str], params: list[Any], f: CatalogueFilter,
@@ -189,10 +247,19 @@ class Reads:
         if not codes:
             return out
         marks = ",".join("?" * len(codes))
-        when, params = latest("l", "standard_log", ("code",), known_at)
-        for code, version, stage, doc in self._rows(
-                c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
-                f"WHERE l.code IN ({marks}) AND {when}", [*codes, *params]):
+        if known_at is None:
+            logs = self._rows(c, f"SELECT l.code, l.version, l.stage, l.doc FROM standard_log l "
+                                 f"WHERE l.code IN ({marks}) AND l.recorded_to = ?", [*codes, OPEN])
+        else:
+            # A standard has a row per event (a deep history, thousands): the
+            # one held at known_at is found by one index search per code.
+            logs = self._rows(
+                c, "SELECT l.code, l.version, l.stage, l.doc FROM (SELECT c.value AS code, "
+                "(SELECT MAX(m.recorded_from) FROM standard_log m WHERE m.code = c.value "
+                f"AND m.recorded_from <= ?) AS held FROM {self.writer.each('c')}) x "
+                "JOIN standard_log l ON l.code = x.code AND l.recorded_from = x.held WHERE ? < l.recorded_to",
+                [known_at, self.writer.members(codes), known_at])
+        for code, version, stage, doc in logs:
             out[code] = StandardRows(code, version, stage, orjson.loads(doc), {}, None)
         when, params = latest("e", "edition_states", ("code", "year"), known_at)
         for code, year, doc in self._rows(
@@ -210,10 +277,11 @@ class Reads:
                 return None
             when, params = recorded("s", known_at)
             states = self._rows(
-                c, "SELECT s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                c, "SELECT s.status, s.edition_year, s.level, s.title "
+                f"FROM catalogue_states s{self._by(BY_CODE)} "
                 f"WHERE s.code = ? AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                 [code, *params, day.isoformat(), day.isoformat()])
-        return replace(found[code], state=tuple(states[0]) if states else None)
+        return on_day(found[code], tuple(states[0]) if states else None)
 
     def everything_on(self, day: date) -> tuple[int, str, list[StandardRows]]:
         """For a snapshot, in one read transaction: the log position the
@@ -224,14 +292,15 @@ class Reads:
                                    (POSITION_NAME,)) or [(0,)])[0][0]
             head = self._rows(c, "SELECT hash FROM event_chain WHERE position = ?", (position,))
             states = self._rows(
-                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title FROM catalogue_states s "
+                c, "SELECT s.code, s.status, s.edition_year, s.level, s.title "
+                f"FROM catalogue_states s{self._by(OPEN_IN_CODE_ORDER)} "
                 "WHERE s.recorded_to = ? AND s.valid_from <= ? AND ? < s.valid_to ORDER BY s.code",
                 (OPEN, day.isoformat(), day.isoformat()))
             found: dict[str, StandardRows] = {}
             codes = [s[0] for s in states]
             for i in range(0, len(codes), 500):
                 found.update(self._gather(c, codes[i:i + 500], None))
-        rows = [replace(found[s[0]], state=tuple(s[1:])) for s in states]
+        rows = [on_day(found[s[0]], tuple(s[1:])) for s in states]
         return position, head[0][0] if head else GENESIS, rows
 
     def idempotency(self, key: str) -> StoredAnswer | None:
@@ -296,8 +365,9 @@ class Reads:
             return {}
         marks = ",".join("?" * len(codes))
         when, params = recorded("s", known_at)
-        rows = self._all(f"SELECT s.code, s.status, s.edition_year FROM catalogue_states s WHERE s.code IN "
-                         f"({marks}) AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
+        rows = self._all("SELECT s.code, s.status, s.edition_year "
+                         f"FROM catalogue_states s{self._by(BY_CODE)} WHERE s.code IN ({marks}) "
+                         f"AND {when} AND s.valid_from <= ? AND ? < s.valid_to",
                          [*codes, *params, day.isoformat(), day.isoformat()])
         return {code: (status, year) for code, status, year in rows}
 
@@ -319,7 +389,7 @@ class Reads:
         d = day.isoformat()
         return self._all(
             "SELECT r.code, r.year, r.reference, r.dated FROM edition_references r "
-            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            f"JOIN catalogue_states s{self._by(BY_CODE)} ON s.code = r.code AND s.edition_year = r.year "
             f"WHERE r.cited_code = ? AND {r_when} AND r.valid_from <= ? AND ? < r.valid_to "
             f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
             "ORDER BY r.code", [code, *r_params, d, d, *s_params, d, d])
@@ -352,7 +422,7 @@ class Reads:
         d = day.isoformat()
         return self._all(
             "SELECT r.code, r.year, r.effective_on, r.cited_code, ch.day, ch.kind FROM edition_references r "
-            "JOIN catalogue_states s ON s.code = r.code AND s.edition_year = r.year "
+            f"JOIN catalogue_states s{self._by(BY_CODE)} ON s.code = r.code AND s.edition_year = r.year "
             "JOIN standard_changes ch ON ch.code = r.cited_code "
             f"WHERE {r_when} AND r.cited_code IS NOT NULL AND r.valid_from <= ? AND ? < r.valid_to "
             f"AND {s_when} AND s.valid_from <= ? AND ? < s.valid_to AND s.status IN ('trial', 'current') "
@@ -373,7 +443,7 @@ class Reads:
         """category -> {"standards": n, status: n, ...} on `day`."""
         when, params = recorded("s", known_at)
         rows = self._all(
-            "SELECT s.category, s.status, COUNT(*) FROM catalogue_states s "
+            f"SELECT s.category, s.status, COUNT(*) FROM catalogue_states s{self._by(OPEN_IN_CODE_ORDER)} "
             f"WHERE {when} AND s.valid_from <= ? AND ? < s.valid_to GROUP BY s.category, s.status",
             [*params, day.isoformat(), day.isoformat()])
         counts: dict[str, dict[str, int]] = {}

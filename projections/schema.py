@@ -78,6 +78,13 @@ STATEMENTS = (
     "CREATE INDEX IF NOT EXISTS catalogue_states_open ON catalogue_states (recorded_to, code)",
     "CREATE INDEX IF NOT EXISTS catalogue_states_by_status "
     "ON catalogue_states (recorded_to, status, code)",
+    # For days and moments when few standards existed (projections/queries.py, Reads._plan)
+    "CREATE INDEX IF NOT EXISTS catalogue_states_open_by_day "
+    "ON catalogue_states (recorded_to, valid_from, valid_to, code)",
+    "CREATE INDEX IF NOT EXISTS catalogue_states_by_day "
+    "ON catalogue_states (valid_from, valid_to, recorded_from, recorded_to, code)",
+    "CREATE INDEX IF NOT EXISTS catalogue_states_by_moment "
+    "ON catalogue_states (recorded_from, recorded_to, valid_from, valid_to, code)",
     """CREATE TABLE IF NOT EXISTS edition_states (
         code TEXT NOT NULL,
         year INTEGER NOT NULL,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -186,23 +188,67 @@ def render_xlsx(day: date, views: list[dict[str, Any]]) -> bytes:
     """The catalogue as a workbook: Chinese headers, every value a text cell
     (codes, sub-items and dates keep their zeros and their form; nothing
     starts a formula, see neutralise), the header row frozen, widths that fit.
-    No time of day inside, so the same rows give the same bytes. Written in
-    openpyxl's write-only mode: 6,000 rows in a fraction of a second."""
-    header = [column.zh for column in XLSX_COLUMNS]
-    rows = [cells(view, XLSX_COLUMNS) for view in views]
+    No time of day inside, so the same rows give the same bytes. Written by
+    XlsxWriter: 6,000 rows in a third of the time openpyxl takes."""
+    header, rows = _sheet(views)
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False,
+                                     "strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"title": _book_title(day), "author": "jgsw-lifecycle",
+                         "created": datetime.combine(day, time())})
+    sheet = book.add_worksheet("规范目录")
+    sheet.freeze_panes(1, 0)
+    for index, width in enumerate(_widths(header, rows)):
+        sheet.set_column(index, index, width)
+    sheet.autofilter(0, 0, len(rows), len(header) - 1)
+    bold = book.add_format({"bold": True})
+    for index, name in enumerate(header):
+        sheet.write_string(0, index, name, bold)
+    for number, row in enumerate(rows, 1):
+        for index, text in enumerate(row):
+            if text:
+                sheet.write_string(number, index, text)
+    book.close()  # its zip members are dated 1980-01-01: no time of day
+    return out.getvalue()
+
+
+def _sheet(views: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    return [column.zh for column in XLSX_COLUMNS], [cells(view, XLSX_COLUMNS) for view in views]
+
+
+def _book_title(day: date) -> str:
+    return f"JGSW 规范目录（{day.isoformat()}）"
+
+
+def _widths(header: list[str], rows: list[list[str]]) -> list[int]:
+    """Each column's width: its widest text and two, at most 60."""
+    widths = []
+    for index, name in enumerate(header):
+        widest = display_width(name)
+        for row in rows:
+            if widest >= 58:  # the cap is reached: the rest cannot change it
+                break
+            widest = max(widest, display_width(row[index]))
+        widths.append(min(widest + 2, 60))
+    return widths
+
+
+def render_xlsx_openpyxl(day: date, views: list[dict[str, Any]]) -> bytes:
+    """The workbook as snapshots written before XlsxWriter (2026-12-01) hold
+    it, byte for byte: `snapshot verify` proves those against it."""
+    header, rows = _sheet(views)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("规范目录")
     sheet.freeze_panes = "A2"
-    for index, name in enumerate(header):
-        width = max(display_width(text) for text in (name, *(row[index] for row in rows)))
-        sheet.column_dimensions[get_column_letter(index + 1)].width = min(width + 2, 60)
+    for index, width in enumerate(_widths(header, rows)):
+        sheet.column_dimensions[get_column_letter(index + 1)].width = width
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     bold = Font(bold=True)
     sheet.append([text_cell(sheet, name, bold) for name in header])
     for row in rows:
         sheet.append([text or None for text in row])
     midnight = datetime.combine(day, time())
-    book.properties.title = f"JGSW 规范目录（{day.isoformat()}）"
+    book.properties.title = _book_title(day)
     book.properties.creator = "jgsw-lifecycle"
     book.properties.created = book.properties.modified = midnight
     out = io.BytesIO()
@@ -217,6 +263,7 @@ def text_cell(sheet: Any, text: str, font: Font) -> Any:
     return cell
 
 
+@functools.lru_cache(maxsize=4096)  # status words, dates and names repeat on every row
 def display_width(text: str) -> int:
     """Columns a text takes in a spreadsheet: Chinese characters take two."""
     if text.isascii():  # codes, dates, numbers: most cells
@@ -311,6 +358,34 @@ def prune(directory: Path, keep: int, spare: date | None = None) -> list[Path]:
     return deleted
 
 
+def beside(render: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
+    """`render(*args)` in a forked process, on another core while this one
+    goes on; the returned function waits for its bytes. Where there is no
+    fork or one core, or the child fails, it renders here: same bytes."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return lambda: render(*args)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: render, send, leave without running the parent's exit handlers
+        status = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(render(*args))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def result() -> bytes:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        return data if status == 0 else render(*args)
+
+    return result
+
+
 def write(app: Any, directory: Path | str, day: date | None = None,
           keep: int | None = None) -> tuple[list[Path], dict[str, Any]]:
     """Write catalogue-<day>.json, .csv, .xlsx and .sha256 into `directory`.
@@ -324,9 +399,10 @@ def write(app: Any, directory: Path | str, day: date | None = None,
         due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
     signed = app.signer.sign(position, head)
     views = views_of(day, rows)
+    workbook = beside(render_xlsx, day, views)  # the slowest of the three: started first
     files = [(file_name(day, "json"), render_json(day, position, head, views, signed, due)),
              (file_name(day, "csv"), render_csv(day, views)),
-             (file_name(day, "xlsx"), render_xlsx(day, views))]
+             (file_name(day, "xlsx"), workbook())]
     files.append((file_name(day, "sha256"), render_sha256(files)))
     written = []
     for name, data in files:
@@ -517,7 +593,11 @@ def _compare_siblings(path: Path, day: date, rows: list[StandardRows], out: list
         _compare_csv(beside.name, beside.read_bytes(), render_csv(day, views_of(day, rows)), out)
     beside = path.with_suffix(".xlsx")
     if beside.is_file():
-        _compare_xlsx(beside.name, beside.read_bytes(), render_xlsx(day, views_of(day, rows)), out)
+        got, views = beside.read_bytes(), views_of(day, rows)
+        want = render_xlsx(day, views)
+        if got != want and got == render_xlsx_openpyxl(day, views):
+            want = got  # written before XlsxWriter, and exactly what the log gives then
+        _compare_xlsx(beside.name, got, want, out)
     sums = path.with_suffix(".sha256")
     if sums.is_file():
         _check_sums(sums, out)

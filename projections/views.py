@@ -4,13 +4,13 @@ projection rows and a calendar day. Status words come from lifecycle.status."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import date
 from typing import Any
 
 from lifecycle.domain import LEVEL_LABELS, Edition
 from lifecycle.status import LABELS, edition_status, replacement_day
-from projections.documents import StandardRows, edition_number, iso_day
+from projections.documents import StandardRows, edition_number
 
 EDITION_FIELDS = tuple(f.name for f in fields(Edition))  # what an edition records, in its view
 _DATES = ("approved_on", "issued_on", "effective_on", "withdrawn_on", "superseded_on")
@@ -32,6 +32,51 @@ def load_edition(raw: dict[str, Any]) -> Edition:
     return Edition(**values)
 
 
+class EditionDays:
+    """The days of an edition's row that its status depends on (lifecycle.status.EditionDates),
+    read without building the whole Edition: a page shows fifty of them."""
+
+    __slots__ = ("approved_on", "effective_on", "issued_on", "superseded_on", "trial", "withdrawn_on", "year")
+    year: int
+    trial: bool
+    approved_on: date
+    issued_on: date | None
+    effective_on: date | None
+    superseded_on: date | None
+    withdrawn_on: date | None
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.year = raw["year"]
+        self.trial = raw.get("trial", False)
+        self.approved_on = date.fromisoformat(raw["approved_on"])
+        self.issued_on = _day(raw.get("issued_on"))
+        self.effective_on = _day(raw.get("effective_on"))
+        self.superseded_on = _day(raw.get("superseded_on"))
+        self.withdrawn_on = _day(raw.get("withdrawn_on"))
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text is not None else None
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Edition) if f.default is not MISSING}
+_FACTORIES = {f.name: f.default_factory for f in fields(Edition) if f.default_factory is not MISSING}
+
+
+def edition_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """What an edition records, as its row holds it (days as ISO text); a row
+    written before a field existed reads with that field's default."""
+    out = {}
+    for name in EDITION_FIELDS:
+        if name in raw:
+            out[name] = raw[name]
+        elif name in _DEFAULTS:
+            out[name] = _DEFAULTS[name]
+        else:
+            out[name] = _FACTORIES[name]()  # KeyError for a field with no default: a broken row
+    return out
+
+
 def edition_view(code: str, raw: dict[str, Any], day: date,
                  editions: Mapping[int, dict[str, Any]]) -> dict[str, Any]:
     """One edition as of `day`; `editions`: all of the standard's, by year.
@@ -39,15 +84,13 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
     from the day the successor takes effect; before that day, once the
     successor is issued, the link shows as pending (`will_be_replaced_by`,
     `will_replace`)."""
-    edition = load_edition(raw)
+    edition = EditionDays(raw)
     status = edition_status(edition, day)
     view = {
         "number": edition_number(code, raw["year"]),
         "status": status,
         "status_label": LABELS[status],
-        # from the dataclass, so rows written before a field existed read with its default
-        **{name: iso_day(v) if isinstance(v := getattr(edition, name), date) else v
-           for name in EDITION_FIELDS},
+        **edition_fields(raw),
         "files": files_view(raw.get("files")),
         "amendments": amendments_on(code, raw, day),
         "replaces": None, "replaced_by": None, "superseded_on": None,
@@ -57,7 +100,7 @@ def edition_view(code: str, raw: dict[str, Any], day: date,
                                      ("replaces", "will_replace", raw["replaces"])):
         if other_year is None or other_year not in editions:
             continue
-        other = load_edition(editions[other_year])
+        other = EditionDays(editions[other_year])
         earlier, later = (edition, other) if mine == "replaced_by" else (other, edition)
         on = replacement_day(earlier, later)
         if on is not None and on <= day:

@@ -45,6 +45,16 @@ class Writer:
     def members(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
 
+    def each(self, alias: str) -> str:
+        """SQL: a table `alias` of one column, `value`, from a list given as one parameter (`members`)."""
+        return f"json_each(?) {alias}"
+
+    hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
+
+    def indexed_by(self, index: str | None) -> str:
+        """SQL after a table's name: read it through `index` (None: the planner's choice)."""
+        return f" INDEXED BY {index}" if index else ""
+
     def apply(self, cursor: Any, change: Change) -> None:
         for table, identity in change.close:
             where = _where(BITEMPORAL[table][0])
@@ -132,6 +142,14 @@ class PostgresWriter(Writer):
 
     def members(self, values: Iterable[Any]) -> Any:
         return list(values)
+
+    def each(self, alias: str) -> str:
+        return f"unnest(?::text[]) AS {alias}(value)"
+
+    hints = False  # PostgreSQL plans with the parameters' values and its statistics
+
+    def indexed_by(self, index: str | None) -> str:
+        return ""
 
     @contextmanager
     def fast_delete(self, cursor: Any) -> Iterator[None]:

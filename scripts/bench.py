@@ -929,30 +929,7 @@ class Bench:
             same_load = drive(srv.port, lambda i: lambda: ("GET", first_page, None, reader), self.seconds())
             self.check(same_load, "the catalogue's first page over HTTP")
 
-            # commands: each client edits its own open drafts, with the ETag of its last answer
-            shares = [drafts[i::CLIENTS] for i in range(CLIENTS)]
-            etags = [{code: f'"{version}"' for code, version in share} for share in shares]
-            pending: list[str | None] = [None] * CLIENTS
-            drafter = {"Authorization": f"Bearer {tokens['bench-drafter']}",
-                       "Content-Type": "application/json"}
-
-            def commands(i: int):
-                r = random.Random(SEED + 20 + i)
-                share = [code for code, _ in shares[i]]
-                position = [0]
-
-                def nxt():
-                    code = share[position[0] % len(share)]
-                    position[0] += 1
-                    pending[i] = code
-                    body = json.dumps({"summary": f"第{position[0]}次修改：" + fields_summary(r),
-                                       "reason": "征求意见后修改"}, ensure_ascii=False).encode()
-                    return "PATCH", f"/api/v1/standards/{code}/draft", body, {**drafter, "If-Match": etags[i][code]}
-                return nxt
-
-            def remember(i: int, status: int, headers: Any, data: bytes) -> None:
-                etags[i][pending[i]] = headers["ETag"]
-
+            commands, remember = self.command_load(drafts, tokens["bench-drafter"])
             cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
             self.check(cmd_load, "commands over HTTP")
         finally:
@@ -1007,6 +984,105 @@ class Bench:
                         cat_load.rps, "req/s", base_page.rps, "bare Flask route sending the first page (req/s)"))
         self.add(Figure("serve_first_answer_s", "lifecycle serve: start to first answer", serve_first, "s",
                         base_first, "bare gunicorn app: start to first answer (s)", "≤ 2 s", serve_first <= 2))
+
+    def command_load(self, drafts: list[tuple[str, int]], token: str) -> tuple[Any, Any]:
+        """The command load for `drive`: each client edits its own open drafts
+        (PATCH …/draft), with the ETag of its last answer (`answered`)."""
+        rng = random.Random(SEED + 20)
+        shares = [drafts[i::CLIENTS] for i in range(CLIENTS)]
+        etags = [{code: f'"{version}"' for code, version in share} for share in shares]
+        pending: list[str | None] = [None] * CLIENTS
+        drafter = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def commands(i: int) -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
+            share = [code for code, _ in shares[i]]
+            position = [0]
+
+            def nxt() -> tuple[str, str, bytes, dict[str, str]]:
+                code = share[position[0] % len(share)]
+                position[0] += 1
+                pending[i] = code
+                body = json.dumps({"summary": f"第{position[0]}次修改：" + fields_summary(rng),
+                                   "reason": "征求意见后修改"}, ensure_ascii=False).encode()
+                return "PATCH", f"/api/v1/standards/{code}/draft", body, {**drafter, "If-Match": etags[i][code]}
+            return nxt
+
+        def remember(i: int, status: int, headers: Any, data: bytes) -> None:
+            etags[i][pending[i]] = headers["ETag"]
+
+        return commands, remember
+
+    # ------------------------------------------------------------------ PostgreSQL
+    def http_postgres(self) -> None:
+        """Commands over HTTP on PostgreSQL (issue 15: ≥ 0.7 × a bare save on
+        the same server). The store of this run is exported and imported into
+        a new database of BENCH_POSTGRES_URL's server, dropped at the end."""
+        from urllib.parse import urlparse, urlunparse
+
+        import psycopg
+
+        from api.bootstrap import bootstrap
+        from lifecycle.config import Settings
+        from lifecycle.users import Role
+
+        server = os.environ.get("BENCH_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+        name = f"bench_{os.getpid()}"
+        url = urlunparse(urlparse(server)._replace(path=f"/{name}"))
+        try:
+            admin = psycopg.connect(server, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as e:
+            raise BenchError(f"no PostgreSQL server at {server} (set BENCH_POSTGRES_URL): {e}") from None
+        with admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+            try:
+                self._commands_on_postgres(url, bootstrap, Settings, Role)
+            finally:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _commands_on_postgres(self, url: str, bootstrap: Any, settings: Any, role: Any) -> None:
+        env = {**self.env, "LIFECYCLE_DATABASE_URL": url}
+        exported = self.work / "log.jsonl"
+        self.log(f"PostgreSQL: export of {self.events} events, import into {url} ...")
+        for argv, environment in (([lifecycle_command(), "export", str(exported)], self.env),
+                                  ([lifecycle_command(), "import", str(exported)], env)):
+            done = subprocess.run(argv, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=1800)
+            if done.returncode != 0:
+                raise BenchError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
+        exported.unlink()
+        app = bootstrap(settings(database_url=url))
+        try:
+            token = add_user(app, "bench-drafter", [role.DRAFTER])
+            with app.reads.cursor() as c:
+                c.execute("SELECT code, version FROM standard_log WHERE recorded_to = "
+                          "'9999-12-31T23:59:59.999999Z' AND stage IN ('draft', 'revision_draft') ORDER BY code")
+                drafts = [(r["code"], r["version"]) for r in c.fetchall()]  # psycopg's rows are dicts
+        finally:
+            app.close()
+        self.log("PostgreSQL: lifecycle serve --workers 2 ...")
+        srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], env,
+                     "/api/v1/health", self.work / "serve-pg.log")
+        try:
+            commands, remember = self.command_load(drafts, token)
+            cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
+            self.check(cmd_load, "commands over HTTP on PostgreSQL")
+        finally:
+            srv.stop()
+        self.log("PostgreSQL: the bare save (gunicorn --workers 2, scripts/bench_baselines.py) ...")
+        base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
+                       "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
+                      {**os.environ, "BENCH_BASELINE_POSTGRES": url}, "/health", self.work / "baseline-pg.log")
+        try:
+            body = json.dumps({"title": "后勤服务标准 会议服务工作指南"}, ensure_ascii=False).encode()
+            base_save = drive(base.port, lambda i: lambda: ("POST", "/save", body,
+                                                            {"Content-Type": "application/json"}), self.seconds())
+            self.check(base_save, "baseline save on PostgreSQL")
+        finally:
+            base.stop()
+        self.add(Figure("commands_http_pg_rps", "commands over HTTP on PostgreSQL (PATCH draft), 2 workers",
+                        cmd_load.rps, "req/s", base_save.rps,
+                        "bare endpoint: one app.save of 3 events, same PostgreSQL (req/s)", "≥ 0.7 × baseline",
+                        cmd_load.rps >= 0.7 * base_save.rps))
 
     # ------------------------------------------------------------------ webhooks
     def webhooks(self) -> None:
@@ -1073,8 +1149,8 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("rebuild", "in_process", "cold_command", "pages", "snapshot", "http", "webhooks", "files_http",
-            "search")
+SECTIONS = ("rebuild", "in_process", "cold_command", "pages", "snapshot", "http", "http_postgres", "webhooks",
+            "files_http", "search")
 
 
 def sections(text: str) -> tuple[str, ...]:

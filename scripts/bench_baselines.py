@@ -5,7 +5,8 @@ gunicorn exactly as `lifecycle serve` is (sync workers, access log on):
 
 - POST /save   one eventsourcing `app.save` of three events (a new aggregate
                and two more events) on a plain `Application`, on SQLite with
-               the settings the service uses (BENCH_BASELINE_DB names the file);
+               the settings the service uses (BENCH_BASELINE_DB names the file),
+               or on PostgreSQL (BENCH_BASELINE_POSTGRES names the database);
 - POST /echo   a bare Flask POST whose JSON body a marshmallow schema validates;
 - GET  /json   a bare Flask GET of a 1 KB JSON document;
 - GET  /page   a bare Flask GET sending the bytes of the file BENCH_PAGE_FILE
@@ -68,11 +69,19 @@ app.json.ensure_ascii = False
 _store: Plain | None = None
 
 
+def postgres_env(url: str) -> dict[str, str]:
+    """eventsourcing's PostgreSQL recorder on the database `url` names, as the service configures it."""
+    from lifecycle.config import Settings
+
+    return {**Settings(database_url=url).eventsourcing_env(True), "CREATE_TABLE": "y"}
+
+
 def store() -> Plain:
     """Built on first use, in the worker (after the fork), as the service does."""
     global _store
     if _store is None:
-        _store = Plain(env={
+        _store = Plain(env=postgres_env(os.environ["BENCH_BASELINE_POSTGRES"])
+                       if os.environ.get("BENCH_BASELINE_POSTGRES") else {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": os.environ["BENCH_BASELINE_DB"],
             "SQLITE_LOCK_TIMEOUT": "30",

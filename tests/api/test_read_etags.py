@@ -95,3 +95,15 @@ def test_the_document_declares_the_etag_the_304_and_keeps_the_filters(client):
     names = {p["name"] for p in op["parameters"] if "name" in p}
     assert {"If-None-Match", "category", "as_of", "known_at", "after", "limit"} <= names
     assert "304" in op["responses"] and "ETag" in op["responses"]["200"]["headers"]
+
+
+def test_the_page_is_written_as_the_other_answers_are(api, seeded):
+    """The catalogue page is encoded by orjson (speed): its bytes are those
+    json.dumps gives with ensure_ascii=False, Chinese as sent, no spaces."""
+    import json
+
+    for query in ("", "?as_of=2019-06-01", "?limit=3"):
+        body = read(api, query).get_data(as_text=True)
+        parsed = json.loads(body)
+        assert parsed["items"] and all(not item["title"].isascii() for item in parsed["items"])
+        assert body == json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))

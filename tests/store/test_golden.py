@@ -154,3 +154,18 @@ def test_a_changed_event_class_still_reads_the_golden_events(golden, service, ru
     assert runner.invoke(main, ["verify"]).stdout.split() == [golden["head"]]
     assert runner.invoke(main, ["rebuild"]).exit_code == 0
     assert rows_extend(expected, service.reads.dump()) == []
+
+
+@pytest.mark.parametrize("day", ["2019-06-01", "2026-12-01"])
+def test_workbooks_of_snapshots_written_before_xlsxwriter_are_reproduced(golden, service, day):
+    """workbook-<day>-openpyxl.xlsx: the snapshot's workbook of the golden
+    log as the code before XlsxWriter (commit of 2026-12-01) wrote it. `snapshot verify`
+    proves such files against render_xlsx_openpyxl, so it must give these bytes."""
+    from datetime import date
+
+    from projections import snapshot
+
+    as_of = date.fromisoformat(day)
+    _, _, rows = service.reads.everything_on(as_of)
+    recorded = (GOLDEN / f"workbook-{day}-openpyxl.xlsx").read_bytes()
+    assert snapshot.render_xlsx_openpyxl(as_of, snapshot.views_of(as_of, rows)) == recorded

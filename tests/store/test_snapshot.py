@@ -464,6 +464,32 @@ def test_workbook_verifies_and_a_doctored_cell_is_named(seeded, runner, out):
         runner, out / "catalogue-2019-06-01.json")
 
 
+def test_a_workbook_written_before_xlsxwriter_still_verifies(seeded, service, runner, out):
+    """Snapshots written before 2026-12-01 hold openpyxl's workbook: verify
+    proves those bytes too, and still names a doctored cell in one."""
+    from openpyxl import load_workbook
+
+    write(runner, out, "--as-of", DAY.isoformat())
+    stem = out / "catalogue-2019-06-01"
+    _, _, rows = service.reads.everything_on(DAY)
+    earlier = snap.render_xlsx_openpyxl(DAY, snap.views_of(DAY, rows))
+    assert earlier != stem.with_suffix(".xlsx").read_bytes()
+
+    def replace_workbook(data: bytes) -> None:
+        stem.with_suffix(".xlsx").write_bytes(data)
+        stem.with_suffix(".sha256").write_bytes(snap.render_sha256(
+            [(stem.with_suffix(k).name, stem.with_suffix(k).read_bytes()) for k in (".json", ".csv", ".xlsx")]))
+
+    replace_workbook(earlier)
+    assert verify(runner, stem.with_suffix(".json")).exit_code == 0
+    book = load_workbook(stem.with_suffix(".xlsx"))
+    book.active["G2"] = "现行"
+    doctored = io.BytesIO()
+    book.save(doctored)
+    replace_workbook(doctored.getvalue())
+    assert "JGSW01001: 状态: file says '现行', the log says '试行'" in failed(runner, stem.with_suffix(".json"))
+
+
 FORMULAS = ['=HYPERLINK("http://evil.example/","点击")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3"]
 
 
