@@ -72,6 +72,8 @@ def iso_day(d: date | None) -> str | None:
 def record_time(ts: datetime) -> str:
     """A record time as fixed-width UTC text (2026-01-02T03:04:05.000000Z), so
     strings sort as times."""
+    if ts.tzinfo is UTC:  # as the library makes and decodes them: the same text, sooner
+        return ts.isoformat(timespec="microseconds")[:-6] + "Z"
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
@@ -98,15 +100,34 @@ def _draft_dict(draft: Any) -> dict[str, Any] | None:
             "files": dict(draft.files)}
 
 
+class StandardSlices(dict):
+    """A standard's slices, and the groups they are the union of: the log's
+    slice (`log`, new at every event) and, by memo slot, the timeline's and
+    each edition's (`groups`). A group that is the same object before and
+    after an event holds the same rows, so `projector.diff` passes over it."""
+
+    __slots__ = ("groups", "log")
+
+    log: Slices
+    groups: dict[tuple, Slices]
+
+
 def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
-                    review_years: int = DEFAULT_REVIEW_YEARS) -> Slices:
+                    review_years: int = DEFAULT_REVIEW_YEARS,
+                    editions_as_in: Slices | None = None, timeline_kept: bool = False) -> Slices:
     """`memo` (kept by a Projector across events) skips recomputing the status
     timeline when what it depends on did not change. `review_years`: the
-    interval of a standard that sets none (LIFECYCLE_REVIEW_YEARS)."""
+    interval of a standard that sets none (LIFECYCLE_REVIEW_YEARS).
+    `editions_as_in`: the slices of this standard before an event that left
+    every edition as it was (projector.EDITIONS_KEPT): their groups are taken as
+    they are; `timeline_kept`: and the timeline's too (projector.keeps_timeline),
+    so only the log's slice is new."""
     code = std.code
     # The stage as the register said it when it recorded the event: a
     # withdrawal scheduled for a later day has not yet ended the paperwork.
-    stage = std.stage_on(std.modified_on.astimezone(zone).date())
+    # (Without a withdrawal the day does not matter.)
+    stage = std.stage_on(std.modified_on.astimezone(zone).date() if std.withdrawn_on is not None
+                         else date.max)
     log_doc = {
         "category": std.category,
         "sub_item": std.sub_item,
@@ -116,17 +137,33 @@ def standard_slices(std: Standard, zone: tzinfo, memo: dict | None = None,
         "reviews": list(std.reviews),  # a copy: the slice must not change with the aggregate
         "editions": [e.year for e in std.editions],
     }
-    slices: Slices = {("standard_log", (code,)): (std.version, stage.value, Doc(log_doc))}
-    paperwork = std.paperwork(zone)
+    log: Slices = {("standard_log", (code,)): (std.version, stage.value, Doc(log_doc))}
+    if timeline_kept and isinstance(editions_as_in, StandardSlices):
+        slices = StandardSlices(editions_as_in)
+        slices.update(log)
+        slices.log, slices.groups = log, editions_as_in.groups
+        return slices
     reviewed = tuple(r["reviewed_on"] for r in std.reviews)
-    key = (_catalogue_key(std, paperwork), reviewed, review_years)
-    slices.update(_remembered(memo, ("catalogue", code), key,
-                              lambda: _timeline_slices(std, paperwork, reviewed, review_years)))
+    # The paperwork's days are a function of these: no need to work them out
+    # while they stay the same.
+    paperwork_of = (std.workflow_status, std.created_on, std.first_submitted_at, zone)
+    key = (_catalogue_key(std, paperwork_of), reviewed, review_years)
+    groups: dict[tuple, Slices] = {("catalogue", code): _remembered(
+        memo, ("catalogue", code), key,
+        lambda: _timeline_slices(std, std.paperwork(zone), reviewed, review_years))}
+    earlier = editions_as_in.groups if isinstance(editions_as_in, StandardSlices) else {}
     for e in std.editions:
-        # Most events leave an edition as it was (a draft edited beside it):
-        # a copy of its fields, compared at C speed, says so.
-        slices.update(_remembered(memo, ("edition", code, e.year), (e.as_dict(),),
-                                  partial(_edition_slices, code, e, zone)))
+        slot = ("edition", code, e.year)
+        group = earlier.get(slot)
+        if group is None:
+            # Most events leave an edition as it was (a draft edited beside it):
+            # a copy of its fields, compared at C speed, says so.
+            group = _remembered(memo, slot, (e.as_dict(),), partial(_edition_slices, code, e, zone))
+        groups[slot] = group
+    slices = StandardSlices(log)
+    for group in groups.values():
+        slices.update(group)
+    slices.log, slices.groups = log, groups
     return slices
 
 
@@ -165,7 +202,7 @@ def _remembered(memo: dict | None, slot: tuple, key: tuple, compute: Callable[[]
     return value
 
 
-def _catalogue_key(std: Standard, paperwork: Paperwork) -> tuple:
+def _catalogue_key(std: Standard, paperwork: tuple) -> tuple:
     about = std.draft
     return (std.category, paperwork, std.withdrawn_on,
             (about.title, about.level) if about is not None else None,

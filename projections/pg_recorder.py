@@ -5,17 +5,18 @@ positions, chain and projections advance in commit order)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from lifecycle.files import Staged
-from projections.recorder import Batch, ProjectingMixin
+from projections.recorder import Batch, ProjectingMixin, ShareEvent, share_bounds
 from projections.schema import STATEMENTS
-from projections.writer import PostgresWriter
+from projections.writer import PostgresWriter, values
 
 # Any constant will do: it names the lock that serialises schema creation
 # between servers starting at the same time.
@@ -75,6 +76,38 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             # New events continue after the imported positions.
             c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'notification_id'), "
                       f"(SELECT MAX(notification_id) FROM {table}))")
+
+    def parallel_reads(self) -> bool:
+        return True
+
+    def last_position(self, c: Any) -> int:
+        """The log's last position, read in the transaction of cursor `c`."""
+        c.execute(f"SELECT MAX(notification_id) AS max FROM {self.datastore.schema}.{self.events_table_name}")
+        return values(c.fetchone())[0] or 0
+
+    def read_share(self, share: int, shares: int, upto: int, limit: int) -> Iterator[list[ShareEvent]]:
+        """The events up to position `upto` of the aggregates in share `share`
+        of `shares` (share_bounds: a range of their ids), in log order, in
+        batches of at most `limit`. On a connection of its own, opened here:
+        for a process forked from the one that holds the pool."""
+        info = self.datastore.pool.kwargs
+        assert isinstance(info, dict)
+        params = {k: info[k] for k in ("dbname", "host", "port", "user", "password")}
+        low, high = share_bounds(share, shares)
+        statement = (f"SELECT notification_id, originator_id, originator_version, topic, state "
+                     f"FROM {self.datastore.schema}.{self.events_table_name} "
+                     "WHERE notification_id > %s AND notification_id <= %s "
+                     f"{'' if low is None else 'AND originator_id >= %s '}"
+                     f"{'' if high is None else 'AND originator_id < %s '}ORDER BY notification_id LIMIT %s")
+        bounds = [UUID(f"{b:02x}" + "0" * 30) for b in (low, high) if b is not None]
+        with psycopg.connect(**params) as db:
+            after = 0
+            while True:
+                rows = db.execute(statement, (after, upto, *bounds, limit)).fetchall()
+                if not rows:
+                    return
+                yield [ShareEvent(p, o, v, t, bytes(s)) for p, o, v, t, s in rows]
+                after = rows[-1][0]
 
     def select_standard_events(self, originator_id: Any) -> list[Notification]:
         """One aggregate's events with their log positions."""

@@ -14,10 +14,17 @@ from lifecycle.config import DEFAULT_REVIEW_YEARS
 from lifecycle.domain import Standard
 from lifecycle.subscriptions import Subscription
 from lifecycle.users import User
-from projections.documents import Slices, record_time, standard_slices, subscription_row, user_row
+from projections.documents import (
+    Slices,
+    StandardSlices,
+    record_time,
+    standard_slices,
+    subscription_row,
+    user_row,
+)
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """What one event does to the projection tables, at record time `at`."""
 
@@ -29,27 +36,64 @@ class Change:
     originators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+# Events whose `apply` never changes an edition nor adds one (lifecycle/domain.py):
+# the draft, its files, its submission, a review; each edition's slices after
+# one are those before it.
+EDITIONS_KEPT = (Standard.DraftEdited, Standard.FileAttached, Standard.FileRemoved, Standard.Submitted,
+                 Standard.ChangesRequested, Standard.RevisionOpened, Standard.Reviewed)
+
+
+def keeps_timeline(event: Any) -> bool:
+    """An EDITIONS_KEPT event that leaves what the timeline's slices depend on
+    (documents._catalogue_key) as it was: of the draft, the catalogue shows
+    only its title and level; its stage is the first edition's paperwork."""
+    if isinstance(event, Standard.DraftEdited):
+        return "title" not in event.changes and "level" not in event.changes
+    return isinstance(event, (Standard.FileAttached, Standard.FileRemoved))
+
+
 def slices_of(aggregate: Any, zone: tzinfo, memo: dict | None = None,
-              review_years: int = DEFAULT_REVIEW_YEARS) -> Slices:
-    return standard_slices(aggregate, zone, memo, review_years) if isinstance(aggregate, Standard) else {}
+              review_years: int = DEFAULT_REVIEW_YEARS, editions_as_in: Slices | None = None,
+              timeline_kept: bool = False) -> Slices:
+    if isinstance(aggregate, Standard):
+        return standard_slices(aggregate, zone, memo, review_years, editions_as_in, timeline_kept)
+    return {}
 
 
 def diff(before: Slices, after: Slices, at: str) -> Change:
     change = Change(at)
+    if isinstance(before, StandardSlices) and isinstance(after, StandardSlices):
+        # Group by group; a group that is the same object on both sides is unchanged.
+        _compare(change, before.log, after.log)
+        earlier = before.groups
+        if earlier is after.groups:  # every group taken over as it was (keeps_timeline)
+            return change
+        for slot, group in after.groups.items():
+            was = earlier.get(slot)
+            if was is not group:
+                _compare(change, was or {}, group)
+        for slot, was in earlier.items():
+            if slot not in after.groups:
+                _compare(change, was, {})
+        return change
+    _compare(change, before, after)
+    return change
+
+
+def _compare(change: Change, before: Slices, after: Slices) -> None:
     for key, payload in before.items():
         if after.get(key) != payload:
             change.close.append(key)
     for key, payload in after.items():
         if before.get(key) != payload:
             change.open.append((key[0], key[1], payload))
-    return change
 
 
 def event_at(event: Any, previous: str | None) -> str:
     """An event's record time; never before its aggregate's previous one
     (clocks of several servers may disagree a little)."""
     at = record_time(event.timestamp)
-    return max(at, previous) if previous else at
+    return previous if previous and previous > at else at
 
 
 def originator_row(aggregate: Any) -> tuple[str, str, str]:
@@ -75,9 +119,13 @@ class Projector:
     def _change(self, before: Slices, last_at: str | None, event: Any, state: Any,
                 created: bool) -> tuple[Slices, str, Change]:
         at = event_at(event, last_at)
-        after = slices_of(state, self.zone, self.memo, self.review_years)
+        kept = isinstance(event, EDITIONS_KEPT)
+        after = slices_of(state, self.zone, self.memo, self.review_years, before if kept else None,
+                          kept and keeps_timeline(event))
         change = diff(before, after, at)
-        if isinstance(state, User):
+        if type(state) is Standard:
+            pass
+        elif isinstance(state, User):
             change.users.append(user_row(state))
         elif isinstance(state, Subscription):
             change.subscriptions.append(subscription_row(state))
