@@ -368,6 +368,23 @@ def cached_store(n: int, cache: Path, log: Callable[[str], None],
 
 
 # ====================================================================== helpers
+PG_SERVER = os.environ.get("LIFECYCLE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin(what: str, database: str) -> tuple[Any, str]:
+    """An autocommit connection to PG_SERVER (the tests' server), and the URL
+    of `database` on it; BenchError, naming `what`, if there is no server."""
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as e:
+        raise BenchError(f"{what}: no PostgreSQL server at {PG_SERVER} (LIFECYCLE_TEST_POSTGRES_URL): {e}") from None
+    return admin, urlunparse(urlparse(PG_SERVER)._replace(path=f"/{database}"))
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
@@ -1016,31 +1033,22 @@ class Bench:
     def http_postgres(self) -> None:
         """Commands over HTTP on PostgreSQL (issue 15: ≥ 0.7 × a bare save on
         the same server). The store of this run is exported and imported into
-        a new database of BENCH_POSTGRES_URL's server, dropped at the end."""
-        from urllib.parse import urlparse, urlunparse
-
-        import psycopg
-
-        from api.bootstrap import bootstrap
-        from lifecycle.config import Settings
-        from lifecycle.users import Role
-
-        server = os.environ.get("BENCH_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+        a new database of PG_SERVER (LIFECYCLE_TEST_POSTGRES_URL), dropped at the end."""
         name = f"bench_{os.getpid()}"
-        url = urlunparse(urlparse(server)._replace(path=f"/{name}"))
-        try:
-            admin = psycopg.connect(server, autocommit=True, connect_timeout=5)
-        except psycopg.OperationalError as e:
-            raise BenchError(f"no PostgreSQL server at {server} (set BENCH_POSTGRES_URL): {e}") from None
+        admin, url = postgres_admin("commands on PostgreSQL", name)
         with admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
             admin.execute(f'CREATE DATABASE "{name}"')
             try:
-                self._commands_on_postgres(url, bootstrap, Settings, Role)
+                self._commands_on_postgres(url)
             finally:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def _commands_on_postgres(self, url: str, bootstrap: Any, settings: Any, role: Any) -> None:
+    def _commands_on_postgres(self, url: str) -> None:
+        from api.bootstrap import bootstrap
+        from lifecycle.config import Settings
+        from lifecycle.users import Role
+
         env = {**self.env, "LIFECYCLE_DATABASE_URL": url}
         exported = self.work / "log.jsonl"
         self.log(f"PostgreSQL: export of {self.events} events, import into {url} ...")
@@ -1050,9 +1058,9 @@ class Bench:
             if done.returncode != 0:
                 raise BenchError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
         exported.unlink()
-        app = bootstrap(settings(database_url=url))
+        app = bootstrap(Settings(database_url=url))
         try:
-            token = add_user(app, "bench-pg-drafter", [role.DRAFTER])  # the log may have bench-drafter
+            token = add_user(app, "bench-pg-drafter", [Role.DRAFTER])  # the log may have bench-drafter
             with app.reads.cursor() as c:
                 c.execute("SELECT code, version FROM standard_log WHERE recorded_to = "
                           "'9999-12-31T23:59:59.999999Z' AND stage IN ('draft', 'revision_draft') ORDER BY code")

@@ -33,7 +33,6 @@ from typing import Any
 MB = 1024 * 1024
 SEARCH_GENERATOR = "bench-search/1"  # bump when the synthetic texts change
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seed" / "jgsw-basic-standards-2018.txt"
-PG_SERVER = os.environ.get("LIFECYCLE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
 OPEN = "9999-12-31T23:59:59.999999Z"
 
 
@@ -239,7 +238,6 @@ def build_search_store(path: Path, n: int, chars: int, log: Any) -> dict[str, An
 
 def search_stores(bench: Any, n: int, chars: int) -> tuple[str, str]:
     """(SQLite URL, PostgreSQL URL) of the cached search stores, built if missing."""
-    import psycopg
 
     from projections.transfer import export, import_log
     from scripts.bench import schema_fingerprint
@@ -256,15 +254,9 @@ def search_stores(bench: Any, n: int, chars: int) -> tuple[str, str]:
         build_search_store(temp, n, chars, bench.log)
         os.replace(temp, db)
     pg_name = f"lifecycle_bench_{name.replace('-', '_')}"
-    from urllib.parse import urlparse, urlunparse
+    from scripts.bench import postgres_admin
 
-    pg_url = urlunparse(urlparse(PG_SERVER)._replace(path=f"/{pg_name}"))
-    try:
-        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as e:
-        from scripts.bench import BenchError
-
-        raise BenchError(f"search: no PostgreSQL server at {PG_SERVER} (LIFECYCLE_TEST_POSTGRES_URL): {e}") from None
+    admin, pg_url = postgres_admin("search", pg_name)
     with admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (pg_name,)).fetchone()
         ready = exists and _pg_ready(pg_url)
