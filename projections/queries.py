@@ -66,7 +66,8 @@ def _escape_like(text: str) -> str:
 # catalogue_states' indexes by day it may choose one that reads every row.
 # Its reads name the index (on SQLite only: `Writer.indexed_by`).
 BY_CODE = "sqlite_autoindex_catalogue_states_1"  # the primary key: code, valid_from, recorded_from
-OPEN_IN_CODE_ORDER = "catalogue_states_open"  # recorded_to, code
+OPEN_IN_CODE_ORDER = "catalogue_states_open_in_code_order"  # recorded_to, code, valid_from, valid_to
+OPEN_BY_STATUS = "catalogue_states_open_by_status"  # recorded_to, status, code, valid_from, valid_to
 
 
 class Reads:
@@ -155,7 +156,7 @@ class Reads:
         if not self.writer.hints:
             return None
         in_code_order = (BY_CODE if known_at is not None
-                         else "catalogue_states_by_status" if by_status else OPEN_IN_CODE_ORDER)
+                         else OPEN_BY_STATUS if by_status else OPEN_IN_CODE_ORDER)
         if known_at is None:
             candidates = [("catalogue_states_open_by_day", "recorded_to = ? AND valid_from <= ?",
                            [OPEN, day.isoformat()])]

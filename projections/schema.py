@@ -75,9 +75,15 @@ STATEMENTS = (
         level TEXT NOT NULL,
         title TEXT NOT NULL,
         PRIMARY KEY (code, valid_from, recorded_from))""",
-    "CREATE INDEX IF NOT EXISTS catalogue_states_open ON catalogue_states (recorded_to, code)",
-    "CREATE INDEX IF NOT EXISTS catalogue_states_by_status "
-    "ON catalogue_states (recorded_to, status, code)",
+    # A page in code order tests each row's days in the index, reading the
+    # table only for the rows it keeps: on a day in the past (most rows of a
+    # code are other days' states) that is a sixth of the time.
+    "CREATE INDEX IF NOT EXISTS catalogue_states_open_in_code_order "
+    "ON catalogue_states (recorded_to, code, valid_from, valid_to)",
+    "DROP INDEX IF EXISTS catalogue_states_open",  # the one above begins with its columns
+    "CREATE INDEX IF NOT EXISTS catalogue_states_open_by_status "
+    "ON catalogue_states (recorded_to, status, code, valid_from, valid_to)",
+    "DROP INDEX IF EXISTS catalogue_states_by_status",  # likewise
     # For days and moments when few standards existed (projections/queries.py, Reads._plan)
     "CREATE INDEX IF NOT EXISTS catalogue_states_open_by_day "
     "ON catalogue_states (recorded_to, valid_from, valid_to, code)",
