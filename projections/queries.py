@@ -39,19 +39,6 @@ def recorded(alias: str, known_at: str | None) -> tuple[str, list[str]]:
     return f"{alias}.recorded_from <= ? AND ? < {alias}.recorded_to", [known_at, known_at]
 
 
-def latest(alias: str, table: str, key: tuple[str, ...], known_at: str | None) -> tuple[str, list[str]]:
-    """As `recorded`, for a table whose rows of one `key` follow each other in
-    record time (standard_log, edition_states: one row per key at a time,
-    primary key (*key, recorded_from)): the row held at `known_at` is the last
-    one recorded by then, found by the index instead of scanning every
-    earlier row of a long history."""
-    if known_at is None:
-        return recorded(alias, None)
-    same = " AND ".join(f"m.{k} = {alias}.{k}" for k in key)
-    return (f"{alias}.recorded_from = (SELECT MAX(m.recorded_from) FROM {table} m WHERE {same} "
-            f"AND m.recorded_from <= ?) AND ? < {alias}.recorded_to", [known_at, known_at])
-
-
 def on_day(rows: StandardRows, state: tuple[Any, ...] | None,
            found: dict[str, Any] | None = None) -> StandardRows:
     """`rows` with its state on a day (dataclasses.replace, without its cost on 6,000 rows)."""
@@ -262,7 +249,9 @@ class Reads:
                 [known_at, self.writer.members(codes), known_at])
         for code, version, stage, doc in logs:
             out[code] = StandardRows(code, version, stage, orjson.loads(doc), {}, None)
-        when, params = latest("e", "edition_states", ("code", "year"), known_at)
+        # A standard has few edition rows (an edition changes on its own
+        # events, not on draft edits): the rows of the codes, filtered.
+        when, params = recorded("e", known_at)
         for code, year, doc in self._rows(
                 c, f"SELECT e.code, e.year, e.doc FROM edition_states e "
                 f"WHERE e.code IN ({marks}) AND {when} ORDER BY e.code, e.year", [*codes, *params]):
