@@ -69,6 +69,6 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers(min_value=-(2
 def test_a_snapshots_layout_is_json_dumps_indent_1(value):
     from projections.snapshot import indented
 
-    assert indented(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
+    assert indented(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1).encode()
     assert indented({"standards": [value, {"x": [value]}]}) == json.dumps(
-        {"standards": [value, {"x": [value]}]}, ensure_ascii=False, sort_keys=True, indent=1)
+        {"standards": [value, {"x": [value]}]}, ensure_ascii=False, sort_keys=True, indent=1).encode()
