@@ -222,14 +222,22 @@ def _book_title(day: date) -> str:
 
 
 def _widths(header: list[str], rows: list[list[str]]) -> list[int]:
-    """Each column's width: its widest text and two, at most 60."""
+    """Each column's width: its widest text and two, at most 60. Each distinct
+    text is measured once (statuses, dates and labels repeat on every row),
+    and a column of ASCII alone (codes, numbers, dates) by its lengths."""
     widths = []
-    for index, name in enumerate(header):
-        widest = display_width(name)
-        for row in rows:
-            if widest >= 58:  # the cap is reached: the rest cannot change it
-                break
-            widest = max(widest, display_width(row[index]))
+    columns = zip(*rows, strict=True) if rows else ([] for _ in header)
+    for name, column in zip(header, columns, strict=True):
+        texts = set(column)
+        texts.add(name)
+        if "".join(texts).isascii():
+            widest = max(map(len, texts))
+        else:
+            widest = 0
+            for text in texts:
+                if widest >= 58:  # the cap is reached: the rest cannot change it
+                    break
+                widest = max(widest, display_width(text))
         widths.append(min(widest + 2, 60))
     return widths
 
@@ -272,12 +280,16 @@ def text_cell(sheet: Any, text: str, font: Font) -> Any:
     return cell
 
 
-@functools.lru_cache(maxsize=4096)  # status words, dates and names repeat on every row
 def display_width(text: str) -> int:
     """Columns a text takes in a spreadsheet: Chinese characters take two."""
-    if text.isascii():  # codes, dates, numbers: most cells
+    if text.isascii():  # codes, dates: most cells
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    return sum(map(_char_width, text))
+
+
+@functools.cache  # a catalogue uses a few thousand characters, each on many rows
+def _char_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -405,10 +417,12 @@ def write(app: Any, directory: Path | str, day: date | None = None,
     day = day or app.today()
     with app.reads.consistent() as reads:
         position, head, rows = reads.everything_on(day)
+        views = views_of(day, rows)
+        # The slowest of the three, started as soon as its rows are read: the
+        # due list (same read) and the JSON and CSV are made meanwhile.
+        workbook = beside(render_xlsx, day, views)
         due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
     signed = app.signer.sign(position, head)
-    views = views_of(day, rows)
-    workbook = beside(render_xlsx, day, views)  # the slowest of the three: started first
     files = [(file_name(day, "json"), render_json(day, position, head, views, signed, due)),
              (file_name(day, "csv"), render_csv(day, views)),
              (file_name(day, "xlsx"), workbook())]
