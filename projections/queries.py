@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -273,10 +273,13 @@ class Reads:
                 [code, *params, day.isoformat(), day.isoformat()])
         return on_day(found[code], tuple(states[0]) if states else None)
 
-    def everything_on(self, day: date) -> tuple[int, str, list[StandardRows]]:
+    def everything_on(self, day: date, each: Callable[[list[StandardRows]], None] | None = None,
+                      ) -> tuple[int, str, list[StandardRows]]:
         """For a snapshot, in one read transaction: the log position the
         projections cover, the chain hash at that position, and every standard
-        that exists on `day`, as the register says now, in code order."""
+        that exists on `day`, as the register says now, in code order.
+        `each`, if given, gets the rows of each batch of standards as soon as
+        they are read (in code order), so work on them can start meanwhile."""
         with self.cursor() as c:
             position = (self._rows(c, "SELECT position FROM projection_position WHERE name = ?",
                                    (POSITION_NAME,)) or [(0,)])[0][0]
@@ -286,11 +289,14 @@ class Reads:
                 f"FROM catalogue_states s{self._by(OPEN_IN_CODE_ORDER)} "
                 "WHERE s.recorded_to = ? AND s.valid_from <= ? AND ? < s.valid_to ORDER BY s.code",
                 (OPEN, day.isoformat(), day.isoformat()))
-            found: dict[str, StandardRows] = {}
-            codes = [s[0] for s in states]
-            for i in range(0, len(codes), 500):
-                found.update(self._gather(c, codes[i:i + 500], None))
-        rows = [on_day(found[s[0]], tuple(s[1:])) for s in states]
+            rows: list[StandardRows] = []
+            for i in range(0, len(states), 500):
+                batch = states[i:i + 500]
+                found = self._gather(c, [s[0] for s in batch], None)
+                read = [on_day(found[s[0]], tuple(s[1:])) for s in batch]
+                rows.extend(read)
+                if each is not None:
+                    each(read)
         return position, head[0][0] if head else GENESIS, rows
 
     def idempotency(self, key: str) -> StoredAnswer | None:

@@ -15,11 +15,13 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
+import signal
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -89,6 +91,7 @@ CSV_COLUMNS = (NUMBER, CODE, TITLE, CATEGORY, Column("层次", "level", lambda v
 XLSX_COLUMNS = (NUMBER, CODE, CATEGORY, Column("顺序号", "sub_item", lambda v: v["sub_item"]), TITLE,
                 Column("层次", "level", lambda v: v["level_label"]),
                 Column("状态", "status", lambda v: v["status_label"]), *DATES)
+XLSX_HEADER = tuple(column.zh for column in XLSX_COLUMNS)
 
 # OWASP's advice against formula injection (CSV injection): a cell that
 # starts with one of these is read as a formula by Excel, WPS or LibreOffice.
@@ -191,37 +194,64 @@ def render_xlsx(day: date, views: list[dict[str, Any]]) -> bytes:
     starts a formula, see neutralise), the header row frozen, widths that fit.
     No time of day inside, so the same rows give the same bytes. Written by
     XlsxWriter: 6,000 rows in a third of the time openpyxl takes."""
-    header, rows = _sheet(views)
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False,
-                                     "strings_to_formulas": False, "strings_to_urls": False})
-    book.set_properties({"title": _book_title(day), "author": "jgsw-lifecycle",
-                         "created": datetime.combine(day, time())})
-    sheet = book.add_worksheet("规范目录")
-    sheet.freeze_panes(1, 0)
-    for index, width in enumerate(_widths(header, rows)):
-        sheet.set_column(index, index, width)
-    sheet.autofilter(0, 0, len(rows), len(header) - 1)
-    bold = book.add_format({"bold": True})
-    for index, name in enumerate(header):
-        sheet.write_string(0, index, name, bold)
-    for number, row in enumerate(rows, 1):
-        for index, text in enumerate(row):
-            if text:
-                sheet.write_string(number, index, text)
-    book.close()  # its zip members are dated 1980-01-01: no time of day
-    return out.getvalue()
+    book = CatalogueBook(day)
+    book.add(xlsx_rows(views))
+    return book.close()
+
+
+def xlsx_rows(views: list[dict[str, Any]]) -> list[list[str]]:
+    """The workbook's rows (below its header) of these standards."""
+    return [cells(view, XLSX_COLUMNS) for view in views]
+
+
+class CatalogueBook:
+    """The catalogue's workbook, given its rows a batch at a time (the
+    snapshot sends them while it reads the rest); `close` gives its bytes.
+    XlsxWriter keeps every cell until then: widths and the filter's range,
+    set last, come out where they would had they been set first."""
+
+    def __init__(self, day: date) -> None:
+        self._out = io.BytesIO()
+        self._book = xlsxwriter.Workbook(self._out, {
+            "in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+            "strings_to_urls": False})
+        self._book.set_properties({"title": _book_title(day), "author": "jgsw-lifecycle",
+                                   "created": datetime.combine(day, time())})
+        self._sheet = self._book.add_worksheet("规范目录")
+        self._sheet.freeze_panes(1, 0)
+        bold = self._book.add_format({"bold": True})
+        for index, name in enumerate(XLSX_HEADER):
+            self._sheet.write_string(0, index, name, bold)
+        self._rows = 0
+        self._widths = _widths(XLSX_HEADER, [])
+
+    def add(self, rows: list[list[str]]) -> None:
+        write = self._sheet.write_string
+        for number, row in enumerate(rows, self._rows + 1):
+            for index, text in enumerate(row):
+                if text:
+                    write(number, index, text)
+        self._rows += len(rows)
+        # a width is a maximum: the widest of the batches is the widest of all rows
+        self._widths = [max(pair) for pair in zip(self._widths, _widths(XLSX_HEADER, rows), strict=True)]
+
+    def close(self) -> bytes:
+        for index, width in enumerate(self._widths):
+            self._sheet.set_column(index, index, width)
+        self._sheet.autofilter(0, 0, self._rows, len(XLSX_HEADER) - 1)
+        self._book.close()  # its zip members are dated 1980-01-01: no time of day
+        return self._out.getvalue()
 
 
 def _sheet(views: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    return [column.zh for column in XLSX_COLUMNS], [cells(view, XLSX_COLUMNS) for view in views]
+    return list(XLSX_HEADER), xlsx_rows(views)
 
 
 def _book_title(day: date) -> str:
     return f"JGSW 规范目录（{day.isoformat()}）"
 
 
-def _widths(header: list[str], rows: list[list[str]]) -> list[int]:
+def _widths(header: Sequence[str], rows: list[list[str]]) -> list[int]:
     """Each column's width: its widest text and two, at most 60. Each distinct
     text is measured once (statuses, dates and labels repeat on every row),
     and a column of ASCII alone (codes, numbers, dates) by its lengths."""
@@ -379,32 +409,100 @@ def prune(directory: Path, keep: int, spare: date | None = None) -> list[Path]:
     return deleted
 
 
-def beside(render: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
-    """`render(*args)` in a forked process, on another core while this one
-    goes on; the returned function waits for its bytes. Where there is no
-    fork or one core, or the child fails, it renders here: same bytes."""
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        return lambda: render(*args)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: render, send, leave without running the parent's exit handlers
-        status = 1
+class WorkbookBeside:
+    """A `CatalogueBook` filled in a forked process, on the other core: `add`
+    sends it rows through a pipe while this process goes on reading, and
+    `result` waits for its bytes, so the workbook (the slowest of the
+    snapshot's files) is mostly written by the time the reading ends. Where
+    there is no fork or one core it is filled here; if the child fails, the
+    rows sent are written again here: the same bytes either way."""
+
+    def __init__(self, day: date) -> None:
+        self._day = day
+        self._sent: list[list[list[str]]] = []
+        self._book: CatalogueBook | None = None
+        self._to_child: Any = None
+        self._pid: int | None = None
+        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+            self._book = CatalogueBook(day)
+            return
+        rows_out, rows_in = os.pipe()
+        bytes_out, bytes_in = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: fill, send, leave without running the parent's exit handlers
+            status = 1
+            try:
+                os.close(rows_in)
+                os.close(bytes_out)
+                book = CatalogueBook(day)
+                with os.fdopen(rows_out, "rb") as source:
+                    while True:
+                        try:
+                            book.add(pickle.load(source))
+                        except EOFError:  # the parent has sent every row
+                            break
+                with os.fdopen(bytes_in, "wb") as sink:
+                    sink.write(book.close())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(rows_out)
+        os.close(bytes_in)
+        self._pid = pid
+        self._from_child = bytes_out
+        self._to_child = os.fdopen(rows_in, "wb")
+
+    def add(self, rows: list[list[str]]) -> None:
+        if self._book is not None:
+            self._book.add(rows)
+            return
+        self._sent.append(rows)
+        if self._to_child is None:
+            return
         try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(render(*args))
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
+            pickle.dump(rows, self._to_child, protocol=pickle.HIGHEST_PROTOCOL)
+            self._to_child.flush()  # the child starts on them now, not when a buffer fills
+        except BrokenPipeError:  # the child is gone: `result` writes them here
+            self._stop_sending()
 
-    def result() -> bytes:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
+    def result(self) -> bytes:
+        if self._book is not None:
+            return self._book.close()
+        self._stop_sending()  # the child sees the end of the rows
+        data, status = self._end_child(read=True)
+        if status == 0:
+            return data
+        book = CatalogueBook(self._day)
+        for rows in self._sent:
+            book.add(rows)
+        return book.close()
+
+    def cancel(self) -> None:
+        """The snapshot failed: end the child (if not already waited for)
+        without its workbook."""
+        self._stop_sending()
+        self._end_child(read=False)
+
+    def _end_child(self, read: bool) -> tuple[bytes, int]:
+        """Read the child's bytes (or end it), wait for it: once only."""
+        if self._pid is None:
+            return b"", 1
+        pid, self._pid = self._pid, None
+        with os.fdopen(self._from_child, "rb") as pipe:
+            if read:
+                data = pipe.read()
+            else:
+                data = b""
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
         _, status = os.waitpid(pid, 0)
-        return data if status == 0 else render(*args)
+        return data, status
 
-    return result
+    def _stop_sending(self) -> None:
+        if self._to_child is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self._to_child.close()
+            self._to_child = None
 
 
 def write(app: Any, directory: Path | str, day: date | None = None,
@@ -415,17 +513,27 @@ def write(app: Any, directory: Path | str, day: date | None = None,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     day = day or app.today()
-    with app.reads.consistent() as reads:
-        position, head, rows = reads.everything_on(day)
-        views = views_of(day, rows)
-        # The slowest of the three, started as soon as its rows are read: the
-        # due list (same read) and the JSON and CSV are made meanwhile.
-        workbook = beside(render_xlsx, day, views)
-        due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
-    signed = app.signer.sign(position, head)
-    files = [(file_name(day, "json"), render_json(day, position, head, views, signed, due)),
-             (file_name(day, "csv"), render_csv(day, views)),
-             (file_name(day, "xlsx"), workbook())]
+    # Forked before the read, so the workbook is written from each batch of
+    # rows as it is read: the JSON and CSV need every row first.
+    workbook = WorkbookBeside(day)
+    views: list[dict[str, Any]] = []
+
+    def read(rows: list[StandardRows]) -> None:
+        batch = views_of(day, rows)
+        views.extend(batch)
+        workbook.add(xlsx_rows(batch))
+
+    try:
+        with app.reads.consistent() as reads:
+            position, head, _ = reads.everything_on(day, read)
+            due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
+        signed = app.signer.sign(position, head)
+        files = [(file_name(day, "json"), render_json(day, position, head, views, signed, due)),
+                 (file_name(day, "csv"), render_csv(day, views)),
+                 (file_name(day, "xlsx"), workbook.result())]
+    except BaseException:
+        workbook.cancel()
+        raise
     files.append((file_name(day, "sha256"), render_sha256(files)))
     written = []
     for name, data in files:

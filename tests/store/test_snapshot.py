@@ -490,6 +490,66 @@ def test_a_workbook_written_before_xlsxwriter_still_verifies(seeded, service, ru
     assert "JGSW01001: 状态: file says '现行', the log says '试行'" in failed(runner, stem.with_suffix(".json"))
 
 
+def test_the_workbook_is_written_in_batches_as_in_one_go(seeded):
+    """The snapshot sends the workbook its rows a batch at a time, setting the
+    widths and the filter last: the bytes are those of the whole list at once."""
+    _, _, rows = seeded.reads.everything_on(DAY)
+    views = snap.views_of(DAY, rows)
+    book = snap.CatalogueBook(DAY)
+    for i in range(0, len(views), 2):
+        book.add(snap.xlsx_rows(views[i:i + 2]))
+    assert book.close() == snap.render_xlsx(DAY, views)
+
+
+def test_the_snapshot_is_the_same_without_the_workbooks_process_or_after_it_failed(seeded, tmp_path,
+                                                                                    monkeypatch):
+    """One core (no fork), or a child that dies mid-way: the workbook is
+    written in this process from the rows sent, and every file is the same."""
+    def written(directory: Path) -> dict[str, bytes]:
+        snap.write(seeded, directory, DAY)
+        return {n: (directory / n).read_bytes() for n in names(directory)}
+
+    monkeypatch.setattr(snap.os, "cpu_count", lambda: 2)  # it forks, on any machine
+    expected = written(tmp_path / "forked")
+    with monkeypatch.context() as m:
+        m.setattr(snap.os, "cpu_count", lambda: 1)
+        assert written(tmp_path / "one-core") == expected
+    parent = os.getpid()
+    add = snap.CatalogueBook.add
+
+    def dies_in_the_child(self, rows):
+        if os.getpid() != parent:
+            raise RuntimeError("the workbook's process fails")
+        add(self, rows)
+
+    monkeypatch.setattr(snap.CatalogueBook, "add", dies_in_the_child)
+    assert written(tmp_path / "child-failed") == expected
+
+
+def test_a_failed_snapshot_ends_the_workbooks_process(seeded, out, monkeypatch):
+    children = []
+    real = snap.WorkbookBeside
+
+    def recorded(day):
+        beside = real(day)
+        children.append(beside._pid)  # None where nothing was forked
+        return beside
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the due list cannot be read")
+
+    monkeypatch.setattr(snap, "WorkbookBeside", recorded)
+    monkeypatch.setattr(snap.os, "cpu_count", lambda: 2)  # it forks, on any machine
+    monkeypatch.setattr(snap.citations, "due", broken)
+    with pytest.raises(RuntimeError, match="due list"):
+        snap.write(seeded, out, DAY)
+    assert not list(out.glob("catalogue-*"))
+    (pid,) = children
+    assert pid is not None
+    with pytest.raises(ChildProcessError):  # ended and waited for: no longer a child
+        os.waitpid(pid, os.WNOHANG)
+
+
 FORMULAS = ['=HYPERLINK("http://evil.example/","点击")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3"]
 
 
