@@ -357,6 +357,11 @@ def _fsync_dir(directory: Path) -> None:
 def write_atomically(path: Path, data: bytes) -> None:
     """Temp file in the same directory, write, fsync, rename over, fsync the directory:
     a reader sees the old file or the new one, never a part."""
+    publish([(stage(path, data), path)])
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """`data` in a temp file beside `path`, on disk (fsynced), for `publish`."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         mask = os.umask(0)
@@ -366,12 +371,30 @@ def write_atomically(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_dir(path.parent)
+    return Path(temp)
+
+
+def publish(staged: list[tuple[Path, Path]]) -> None:
+    """Rename each staged temp file over its path, in order, then fsync their
+    directory once. A failure removes the temp files not yet renamed."""
+    try:
+        for temp, path in staged:
+            os.replace(temp, path)
+    except BaseException:
+        discard(staged)
+        raise
+    for directory in dict.fromkeys(path.parent for _, path in staged):
+        _fsync_dir(directory)
+
+
+def discard(staged: list[tuple[Path, Path]]) -> None:
+    for temp, _ in staged:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
 
 
 def snapshots_in(directory: Path) -> dict[date, list[Path]]:
@@ -465,10 +488,15 @@ class WorkbookBeside:
         except BrokenPipeError:  # the child is gone: `result` writes them here
             self._stop_sending()
 
+    def sent(self) -> None:
+        """Every row is sent: the child closes the workbook (XlsxWriter's
+        longest step) while this process goes on."""
+        self._stop_sending()
+
     def result(self) -> bytes:
         if self._book is not None:
             return self._book.close()
-        self._stop_sending()  # the child sees the end of the rows
+        self._stop_sending()
         data, status = self._end_child(read=True)
         if status == 0:
             return data
@@ -523,22 +551,32 @@ def write(app: Any, directory: Path | str, day: date | None = None,
         views.extend(batch)
         workbook.add(xlsx_rows(batch))
 
+    files: list[tuple[str, bytes]] = []
+    staged: list[tuple[Path, Path]] = []
+
+    def add(kind: str, data: bytes) -> None:
+        path = directory / file_name(day, kind)
+        files.append((path.name, data))
+        staged.append((stage(path, data), path))
+
     try:
         with app.reads.consistent() as reads:
             position, head, _ = reads.everything_on(day, read)
+            workbook.sent()
             due = citations.due(reads, day, reviews.DEFAULT_WITHIN, None)
         signed = app.signer.sign(position, head)
-        files = [(file_name(day, "json"), render_json(day, position, head, views, signed, due)),
-                 (file_name(day, "csv"), render_csv(day, views)),
-                 (file_name(day, "xlsx"), workbook.result())]
+        # written to disk while the workbook is finished; renamed into place
+        # only once every file is made
+        add("json", render_json(day, position, head, views, signed, due))
+        add("csv", render_csv(day, views))
+        add("xlsx", workbook.result())
+        add("sha256", render_sha256(files))
     except BaseException:
         workbook.cancel()
+        discard(staged)
         raise
-    files.append((file_name(day, "sha256"), render_sha256(files)))
-    written = []
-    for name, data in files:
-        write_atomically(directory / name, data)
-        written.append(directory / name)
+    publish(staged)
+    written = [path for _, path in staged]
     deleted = prune(directory, keep, spare=day) if keep is not None else []
     return written, {"as_of": day.isoformat(), "position": position, "chain_head": head,
                      "count": len(views), "deleted": deleted}

@@ -550,6 +550,22 @@ def test_a_failed_snapshot_ends_the_workbooks_process(seeded, out, monkeypatch):
         os.waitpid(pid, os.WNOHANG)
 
 
+def test_files_made_before_a_failure_are_not_left_behind(seeded, out, monkeypatch):
+    """The JSON is on disk (a temp file) while the workbook is finished; if a
+    later file fails, nothing is renamed into place and no temp file stays."""
+    snap.write(seeded, out, DAY)
+    before = {n: (out / n).read_bytes() for n in names(out)}
+
+    def broken(day, views):
+        assert [p for p in out.iterdir() if p.name.endswith(".tmp")]  # the JSON's, staged
+        raise RuntimeError("the CSV cannot be made")
+
+    monkeypatch.setattr(snap, "render_csv", broken)
+    with pytest.raises(RuntimeError, match="CSV"):
+        snap.write(seeded, out, DAY)
+    assert {n: (out / n).read_bytes() for n in names(out)} == before
+
+
 FORMULAS = ['=HYPERLINK("http://evil.example/","点击")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3"]
 
 
