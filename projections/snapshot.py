@@ -254,7 +254,7 @@ def _book_title(day: date) -> str:
 def _widths(header: Sequence[str], rows: list[list[str]]) -> list[int]:
     """Each column's width: its widest text and two, at most 60. Each distinct
     text is measured once (statuses, dates and labels repeat on every row),
-    and a column of ASCII alone (codes, numbers, dates) by its lengths."""
+    and a column of ASCII alone (codes, dates) by its lengths."""
     widths = []
     columns = zip(*rows, strict=True) if rows else ([] for _ in header)
     for name, column in zip(header, columns, strict=True):
