@@ -5,6 +5,7 @@ positions, chain and projections advance in commit order)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -14,7 +15,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from lifecycle.files import Staged
-from projections.recorder import Batch, ProjectingMixin, ShareEvent, share_bounds
+from projections.recorder import CHAIN_HEAD, Batch, ProjectingMixin, ShareEvent, head_read, share_bounds
 from projections.schema import STATEMENTS
 from projections.writer import PostgresWriter, values
 
@@ -33,6 +34,12 @@ def postgres_ddl(statement: str) -> str:
 class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
     writer = PostgresWriter()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The cursor reading the chain's head for the insert this thread is
+        # making (a failed insert's is replaced by the next one's).
+        self._head = threading.local()
+
     def create_table(self) -> None:
         """Create the library's tables and ours once, even when several
         servers start together: concurrent CREATE TABLE IF NOT EXISTS can still
@@ -50,11 +57,23 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
             finally:
                 lock.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """The library locks the events table and inserts the events (in
+        pipeline mode: nothing is waited for yet); the chain's head is read
+        right after, under that lock and in the same round trip as the
+        insert, instead of in one of its own once the positions are known."""
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        head = curs.connection.cursor()
+        head.execute(CHAIN_HEAD)
+        self._head.cursor = head
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
+        head, self._head.cursor = getattr(self._head, "cursor", None), None
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if ids:
-            self._after_insert(curs, stored_events, ids, kwargs)
+            self._after_insert(curs, stored_events, ids, kwargs,
+                               head=head_read(head) if head is not None else None)
         return ids
 
     def import_events(self, batches: Iterable[Batch], contents: Iterable[Staged] = (),

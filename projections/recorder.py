@@ -44,6 +44,22 @@ def share_bounds(share: int, shares: int) -> tuple[int | None, int | None]:
     return low, high
 
 
+# The chain's last hash; read while the write lock is held.
+CHAIN_HEAD = "SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1"
+
+
+def chain_head(c: Any) -> str:
+    """The hash the next link follows: the last one, or the genesis of an empty chain."""
+    c.execute(CHAIN_HEAD)
+    return head_read(c)
+
+
+def head_read(c: Any) -> str:
+    """The answer to CHAIN_HEAD, executed on cursor `c`."""
+    row = c.fetchone()
+    return values(row)[0] if row else chain.GENESIS
+
+
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
 
@@ -51,8 +67,9 @@ class ProjectingMixin:
     datastore: Any
 
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
-                      kwargs: dict[str, Any]) -> None:
-        self._extend_chain(c, stored_events, ids)
+                      kwargs: dict[str, Any], head: str | None = None) -> None:
+        """`head`: the chain's last hash if the caller read it already, under the write lock."""
+        self._extend_chain(c, stored_events, ids, head)
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
@@ -86,12 +103,11 @@ class ProjectingMixin:
                                   "created_at) VALUES (?, ?, ?, ?, ?)"),
                   (claim.key, claim.request_hash, claim.code, claim.version, claim.created_at))
 
-    def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+    def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
+                      head: str | None = None) -> None:
         # The write lock is held (SQLite's, or the events table lock on
         # PostgreSQL), so the head cannot move under us.
-        c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
-        row = c.fetchone()
-        previous = values(row)[0] if row else chain.GENESIS
+        previous = head if head is not None else chain_head(c)
         links = []
         for event, position in zip(stored_events, ids, strict=True):
             previous = chain.link(previous, position, event.originator_id,
