@@ -112,8 +112,18 @@ class Reads:
         return [values(r) for r in c.fetchall()]
 
     def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        with self.cursor() as c:
+        with self._statement() as c:
             return self._rows(c, statement, params)
+
+    @contextmanager
+    def _statement(self) -> Iterator[Any]:
+        """A cursor for one statement (Writer.statement), or the transaction `consistent` pinned."""
+        pinned = self._pinned
+        if pinned is not None:
+            yield pinned
+            return
+        with self.writer.statement(self.datastore) as c:
+            yield c
 
     # ---------------------------------------------------------------- catalogue
     def catalogue(self, f: CatalogueFilter, day: date,

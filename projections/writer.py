@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from projections.documents import to_column
@@ -48,6 +48,10 @@ class Writer:
     def each(self, alias: str) -> str:
         """SQL: a table `alias` of one column, `value`, from a list given as one parameter (`members`)."""
         return f"json_each(?) {alias}"
+
+    def statement(self, datastore: Any) -> AbstractContextManager[Any]:
+        """A cursor for one read statement: a read transaction."""
+        return datastore.transaction(commit=False)
 
     hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
 
@@ -145,6 +149,13 @@ class PostgresWriter(Writer):
 
     def each(self, alias: str) -> str:
         return f"unnest(?::text[]) AS {alias}(value)"
+
+    def statement(self, datastore: Any) -> AbstractContextManager[Any]:
+        """Outside a transaction block (the pool's connections are in
+        autocommit) a statement is a transaction of its own: the view BEGIN …
+        ROLLBACK around it gives, in one round trip instead of four (after a
+        ROLLBACK psycopg also deallocates the connection's prepared statements)."""
+        return datastore.cursor()
 
     hints = False  # PostgreSQL plans with the parameters' values and its statistics
 
