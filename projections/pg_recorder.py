@@ -16,8 +16,18 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 
 from lifecycle.files import Staged
-from projections.recorder import CHAIN_HEAD, Batch, ProjectingMixin, ShareEvent, head_read, share_bounds
-from projections.schema import STATEMENTS
+from projections.recorder import (
+    CHAIN_HEAD,
+    LAST_RECORDED,
+    Batch,
+    Locked,
+    ProjectingMixin,
+    ShareEvent,
+    head_read,
+    last_read,
+    share_bounds,
+)
+from projections.schema import OPEN, STATEMENTS
 from projections.writer import PostgresWriter, values
 
 # Any constant will do: it names the lock that serialises schema creation
@@ -58,7 +68,8 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
         own (psycopg's transaction() inside a pipeline) takes five, syncing
         when the transaction begins, after the insert, before COMMIT, after
         it and at the end. Here the first batch is BEGIN, the library's lock
-        and insert and the chain's head (read under that lock); the second,
+        and insert, and what is read under that lock (the chain's head, the
+        standard's last record time for `follows`); the second,
         once the positions are known, the chain links, the projection rows
         and COMMIT, answered when the pipeline ends. Any error rolls the
         whole transaction back."""
@@ -82,10 +93,15 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
         self._insert_stored_events(curs, stored_events, **kwargs)  # lock timeout, LOCK, NOTIFY, INSERT
         head = conn.cursor()
         head.execute(CHAIN_HEAD)
+        last = conn.cursor()
+        follows = kwargs.get("follows")
+        if follows is not None:
+            last.execute(self.writer.sql(LAST_RECORDED), (follows, OPEN))
         pipeline.sync()  # a second writer of the same version fails here: IntegrityError
         ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None
-        self._after_insert(curs, stored_events, ids, kwargs, head=head_read(head))
+        locked = Locked(head_read(head), last_read(last) if follows is not None else None)
+        self._after_insert(curs, stored_events, ids, kwargs, locked)
         curs.execute("COMMIT")
         return ids
 

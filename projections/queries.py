@@ -331,12 +331,6 @@ class Reads:
                          (code, version))
         return rows[0][0] if rows else None
 
-    def last_recorded(self, code: str) -> str | None:
-        """The record time of the standard's last event (never behind its
-        timestamps, see projector.event_at)."""
-        rows = self._all("SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?",
-                         (code, OPEN))
-        return rows[0][0] if rows else None
 
     def edition_years(self, code: str) -> list[int] | None:
         rows = self._all("SELECT doc FROM standard_log WHERE code = ? AND recorded_to = ?", (code, OPEN))

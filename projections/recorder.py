@@ -17,7 +17,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from lifecycle.files import Staged
 from lifecycle.idempotency import Claim
 from projections import chain, contents, deliveries, search
-from projections.schema import STATEMENTS
+from projections.projector import follow
+from projections.schema import OPEN, STATEMENTS
 from projections.writer import Writer, values
 
 # An import's batch: events (position, originator id, version, topic, state),
@@ -46,6 +47,16 @@ def share_bounds(share: int, shares: int) -> tuple[int | None, int | None]:
 
 # The chain's last hash; read while the write lock is held.
 CHAIN_HEAD = "SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1"
+# A standard's last record time (the open row of its log), for `follows`.
+LAST_RECORDED = "SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?"
+
+
+class Locked(NamedTuple):
+    """What a save reads while it holds the write lock: the chain's last
+    hash, and the last record time of the standard it `follows` (None: none)."""
+
+    head: str
+    last: str | None
 
 
 def chain_head(c: Any) -> str:
@@ -60,6 +71,17 @@ def head_read(c: Any) -> str:
     return values(row)[0] if row else chain.GENESIS
 
 
+def last_recorded(c: Any, writer: Writer, code: str) -> str | None:
+    c.execute(writer.sql(LAST_RECORDED), (code, OPEN))
+    return last_read(c)
+
+
+def last_read(c: Any) -> str | None:
+    """The answer to LAST_RECORDED, executed on cursor `c`."""
+    row = c.fetchone()
+    return values(row)[0] if row else None
+
+
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
 
@@ -67,15 +89,21 @@ class ProjectingMixin:
     datastore: Any
 
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
-                      kwargs: dict[str, Any], head: str | None = None) -> None:
-        """`head`: the chain's last hash if the caller read it already, under the write lock."""
-        self._extend_chain(c, stored_events, ids, head)
+                      kwargs: dict[str, Any], locked: Locked | None = None) -> None:
+        """Write what goes with the events, the write lock held. `locked`:
+        what the caller read already under that lock (else read here)."""
+        follows = kwargs.get("follows")  # the standard whose record times these changes follow
+        if locked is None:
+            locked = Locked(chain_head(c), last_recorded(c, self.writer, follows) if follows else None)
+        self._extend_chain(c, stored_events, ids, locked.head)
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
         for staged in kwargs.get("contents") or ():
             self._store_content(c, staged)
         changes = kwargs.get("projection")
+        if changes and follows is not None:
+            follow(changes, locked.last)
         if changes:
             for change in changes:
                 self.writer.apply(c, change)
@@ -104,11 +132,10 @@ class ProjectingMixin:
                   (claim.key, claim.request_hash, claim.code, claim.version, claim.created_at))
 
     def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
-                      head: str | None = None) -> None:
+                      head: str) -> None:
         # The write lock is held (SQLite's, or the events table lock on
         # PostgreSQL), so the head cannot move under us.
-        previous = head if head is not None else chain_head(c)
-        links = []
+        previous, links = head, []
         for event, position in zip(stored_events, ids, strict=True):
             previous = chain.link(previous, position, event.originator_id,
                                   event.originator_version, event.topic, event.state)
