@@ -16,18 +16,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 
 from lifecycle.files import Staged
-from projections.recorder import (
-    CHAIN_HEAD,
-    LAST_RECORDED,
-    Batch,
-    Locked,
-    ProjectingMixin,
-    ShareEvent,
-    head_read,
-    last_read,
-    share_bounds,
-)
-from projections.schema import OPEN, STATEMENTS
+from projections.recorder import Batch, ProjectingMixin, ShareEvent, locked, read_locked, share_bounds
+from projections.schema import STATEMENTS
 from projections.writer import PostgresWriter, values
 
 # Any constant will do: it names the lock that serialises schema creation
@@ -91,17 +81,12 @@ class ProjectingPostgresRecorder(ProjectingMixin, PostgresApplicationRecorder):
         self._insert_events(begin, stored_events, **kwargs)  # the library's hook for its own first writes
         curs = conn.cursor()
         self._insert_stored_events(curs, stored_events, **kwargs)  # lock timeout, LOCK, NOTIFY, INSERT
-        head = conn.cursor()
-        head.execute(CHAIN_HEAD)
-        last = conn.cursor()
-        follows = kwargs.get("follows")
-        if follows is not None:
-            last.execute(self.writer.sql(LAST_RECORDED), (follows, OPEN))
+        reads = conn.cursor()
+        read_locked(reads, self.writer, kwargs.get("follows"))
         pipeline.sync()  # a second writer of the same version fails here: IntegrityError
         ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None
-        locked = Locked(head_read(head), last_read(last) if follows is not None else None)
-        self._after_insert(curs, stored_events, ids, kwargs, locked)
+        self._after_insert(curs, stored_events, ids, kwargs, locked(reads))
         curs.execute("COMMIT")
         return ids
 

@@ -45,12 +45,6 @@ def share_bounds(share: int, shares: int) -> tuple[int | None, int | None]:
     return low, high
 
 
-# The chain's last hash; read while the write lock is held.
-CHAIN_HEAD = "SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1"
-# A standard's last record time (the open row of its log), for `follows`.
-LAST_RECORDED = "SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?"
-
-
 class Locked(NamedTuple):
     """What a save reads while it holds the write lock: the chain's last
     hash, and the last record time of the standard it `follows` (None: none)."""
@@ -59,27 +53,19 @@ class Locked(NamedTuple):
     last: str | None
 
 
-def chain_head(c: Any) -> str:
-    """The hash the next link follows: the last one, or the genesis of an empty chain."""
-    c.execute(CHAIN_HEAD)
-    return head_read(c)
+# Locked's two values, in one statement (a NULL code matches no row).
+LOCKED = ("SELECT (SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1) AS head, "
+          "(SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?) AS last")
 
 
-def head_read(c: Any) -> str:
-    """The answer to CHAIN_HEAD, executed on cursor `c`."""
-    row = c.fetchone()
-    return values(row)[0] if row else chain.GENESIS
+def read_locked(c: Any, writer: Writer, follows: str | None) -> None:
+    """Send LOCKED on cursor `c`; `locked(c)` reads its answer."""
+    c.execute(writer.sql(LOCKED), (follows, OPEN))
 
 
-def last_recorded(c: Any, writer: Writer, code: str) -> str | None:
-    c.execute(writer.sql(LAST_RECORDED), (code, OPEN))
-    return last_read(c)
-
-
-def last_read(c: Any) -> str | None:
-    """The answer to LAST_RECORDED, executed on cursor `c`."""
-    row = c.fetchone()
-    return values(row)[0] if row else None
+def locked(c: Any) -> Locked:
+    head, last = values(c.fetchone())
+    return Locked(head or chain.GENESIS, last)
 
 
 class ProjectingMixin:
@@ -89,13 +75,14 @@ class ProjectingMixin:
     datastore: Any
 
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
-                      kwargs: dict[str, Any], locked: Locked | None = None) -> None:
-        """Write what goes with the events, the write lock held. `locked`:
+                      kwargs: dict[str, Any], read: Locked | None = None) -> None:
+        """Write what goes with the events, the write lock held. `read`:
         what the caller read already under that lock (else read here)."""
         follows = kwargs.get("follows")  # the standard whose record times these changes follow
-        if locked is None:
-            locked = Locked(chain_head(c), last_recorded(c, self.writer, follows) if follows else None)
-        self._extend_chain(c, stored_events, ids, locked.head)
+        if read is None:
+            read_locked(c, self.writer, follows)
+            read = locked(c)
+        self._extend_chain(c, stored_events, ids, read.head)
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
@@ -103,7 +90,7 @@ class ProjectingMixin:
             self._store_content(c, staged)
         changes = kwargs.get("projection")
         if changes and follows is not None:
-            follow(changes, locked.last)
+            follow(changes, read.last)
         if changes:
             for change in changes:
                 self.writer.apply(c, change)
