@@ -11,8 +11,10 @@ from __future__ import annotations
 from lifecycle.config import Settings
 from projections.register import Register
 
-# SQLite's connections are proved writable before a write (projections/sqlite_store.py).
-FACTORIES = {"sqlite": "projections.sqlite_store:RecoveringSQLiteFactory"}
+# SQLite's connections are proved writable before a write (projections/sqlite_store.py);
+# PostgreSQL's are checked alive without a round trip when they can be (projections/pg_store.py).
+FACTORIES = {"sqlite": "projections.sqlite_store:RecoveringSQLiteFactory",
+             "postgresql": "projections.pg_store:CheckedPostgresFactory"}
 RECORDERS = {
     "sqlite": "projections.recorder:ProjectingSQLiteRecorder",
     "postgresql": "projections.pg_recorder:ProjectingPostgresRecorder",

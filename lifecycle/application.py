@@ -278,15 +278,16 @@ class StandardsApp(Application[Any]):
         bytes of files the events name, stored in the same transaction."""
         pending = list(aggregate.pending_events)
         first = pending[0].originator_version
-        last_at = self.reads.last_recorded(aggregate.code) \
-            if isinstance(aggregate, Standard) and first > 1 else None
 
         def state_before() -> Standard | User | Subscription | None:
             return self.repository.get(aggregate.id, version=first - 1) if first > 1 else None
 
-        changes = self.projection.changes_for_save(aggregate, pending, before or {}, last_at,
-                                                   state_before)
+        changes = self.projection.changes_for_save(aggregate, pending, before or {}, state_before)
         extra: dict[str, Any] = {"contents": list(contents)} if contents else {}
+        if isinstance(aggregate, Standard) and first > 1:
+            # Its record times never precede its last one, which the recorder
+            # reads in the transaction that saves (projections/recorder.py).
+            extra["follows"] = aggregate.code
         if isinstance(aggregate, Standard):
             claim = idempotency.claim(aggregate.code, aggregate.version)
             if claim is not None:

@@ -45,9 +45,6 @@ class RegisterReads(Protocol):
     def edition_years(self, code: str) -> list[int] | None:
         """The years of the standard's approved editions; None if there is no such standard."""
 
-    def last_recorded(self, code: str) -> str | None:
-        """The record time of the standard's last event."""
-
     def idempotency(self, key: str) -> StoredAnswer | None: ...
 
 
@@ -62,5 +59,4 @@ class Projection(Protocol):
         """What the aggregate projects now (taken before a command runs)."""
 
     def changes_for_save(self, aggregate: Aggregate, pending: Sequence[DomainEventProtocol],
-                         before: Any, last_at: str | None,
-                         state_before: Callable[[], Aggregate | None]) -> list[Any]: ...
+                         before: Any, state_before: Callable[[], Aggregate | None]) -> list[Any]: ...

@@ -92,8 +92,20 @@ def _compare(change: Change, before: Slices, after: Slices) -> None:
 def event_at(event: Any, previous: str | None) -> str:
     """An event's record time; never before its aggregate's previous one
     (clocks of several servers may disagree a little)."""
-    at = record_time(event.timestamp)
+    return not_before(record_time(event.timestamp), previous)
+
+
+def not_before(at: str, previous: str | None) -> str:
     return previous if previous and previous > at else at
+
+
+def follow(changes: Sequence[Change], previous: str | None) -> None:
+    """A save's changes, made as if its aggregate had no earlier record time,
+    moved to follow its last one, `previous`: each record time is then the
+    one event_at gives with `previous` (the greater of it and the running
+    maximum already taken)."""
+    for change in changes:
+        change.at = not_before(change.at, previous)
 
 
 def originator_row(aggregate: Any) -> tuple[str, str, str]:
@@ -142,18 +154,20 @@ class Projector:
         return state, after, at, change
 
     def changes_for_save(self, aggregate: Any, pending: Sequence[Any], before: Slices,
-                         last_at: str | None, state_before: Callable[[], Any]) -> list[Change]:
+                         state_before: Callable[[], Any]) -> list[Change]:
         """The Changes of a command's pending events. `before`: the aggregate's
-        slices before the command; `last_at`: the record time of its last event
-        as the projections hold it. One event (most commands) needs nothing
-        more; for several, `state_before()` gives the aggregate as it was, and
-        the events are replayed on it to find each intermediate state."""
+        slices before the command. Their record times take no account of the
+        aggregate's earlier ones: the recorder moves them after its last one,
+        which it reads while it holds the write lock (`follow`). One event
+        (most commands) needs nothing more; for several, `state_before()`
+        gives the aggregate as it was, and the events are replayed on it to
+        find each intermediate state."""
         if len(pending) == 1:
             event = pending[0]
-            _, _, change = self._change(before, last_at, event, aggregate,
+            _, _, change = self._change(before, None, event, aggregate,
                                         created=event.originator_version == 1)
             return [change]
-        state, slices, out = state_before(), before, []
+        state, slices, out, last_at = state_before(), before, [], None
         for event in pending:
             state, slices, last_at, change = self.step(state, slices, last_at, event)
             out.append(change)

@@ -100,8 +100,18 @@ class Reads:
         return [values(r) for r in c.fetchall()]
 
     def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        with self.cursor() as c:
+        with self._statement() as c:
             return self._rows(c, statement, params)
+
+    @contextmanager
+    def _statement(self) -> Iterator[Any]:
+        """A cursor for one statement (Writer.statement), or the transaction `consistent` pinned."""
+        pinned = self._pinned
+        if pinned is not None:
+            yield pinned
+            return
+        with self.writer.statement(self.datastore) as c:
+            yield c
 
     # ---------------------------------------------------------------- catalogue
     def catalogue(self, f: CatalogueFilter, day: date,
@@ -317,12 +327,6 @@ class Reads:
                          (code, version))
         return rows[0][0] if rows else None
 
-    def last_recorded(self, code: str) -> str | None:
-        """The record time of the standard's last event (never behind its
-        timestamps, see projector.event_at)."""
-        rows = self._all("SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?",
-                         (code, OPEN))
-        return rows[0][0] if rows else None
 
     def edition_years(self, code: str) -> list[int] | None:
         rows = self._all("SELECT doc FROM standard_log WHERE code = ? AND recorded_to = ?", (code, OPEN))

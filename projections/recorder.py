@@ -17,7 +17,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from lifecycle.files import Staged
 from lifecycle.idempotency import Claim
 from projections import chain, contents, deliveries, search
-from projections.schema import STATEMENTS
+from projections.projector import follow
+from projections.schema import OPEN, STATEMENTS
 from projections.writer import Writer, values
 
 # An import's batch: events (position, originator id, version, topic, state),
@@ -44,6 +45,29 @@ def share_bounds(share: int, shares: int) -> tuple[int | None, int | None]:
     return low, high
 
 
+class Locked(NamedTuple):
+    """What a save reads while it holds the write lock: the chain's last
+    hash, and the last record time of the standard it `follows` (None: none)."""
+
+    head: str
+    last: str | None
+
+
+# Locked's two values, in one statement (a NULL code matches no row).
+LOCKED = ("SELECT (SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1) AS head, "
+          "(SELECT recorded_from FROM standard_log WHERE code = ? AND recorded_to = ?) AS last")
+
+
+def read_locked(c: Any, writer: Writer, follows: str | None) -> None:
+    """Send LOCKED on cursor `c`; `locked(c)` reads its answer."""
+    c.execute(writer.sql(LOCKED), (follows, OPEN))
+
+
+def locked(c: Any) -> Locked:
+    head, last = values(c.fetchone())
+    return Locked(head or chain.GENESIS, last)
+
+
 class ProjectingMixin:
     """Shared by the SQLite and PostgreSQL recorders."""
 
@@ -51,14 +75,22 @@ class ProjectingMixin:
     datastore: Any
 
     def _after_insert(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
-                      kwargs: dict[str, Any]) -> None:
-        self._extend_chain(c, stored_events, ids)
+                      kwargs: dict[str, Any], read: Locked | None = None) -> None:
+        """Write what goes with the events, the write lock held. `read`:
+        what the caller read already under that lock (else read here)."""
+        follows = kwargs.get("follows")  # the standard whose record times these changes follow
+        if read is None:
+            read_locked(c, self.writer, follows)
+            read = locked(c)
+        self._extend_chain(c, stored_events, ids, read.head)
         claim = kwargs.get("idempotency")
         if claim is not None:
             self._claim_idempotency_key(c, claim)
         for staged in kwargs.get("contents") or ():
             self._store_content(c, staged)
         changes = kwargs.get("projection")
+        if changes and follows is not None:
+            follow(changes, read.last)
         if changes:
             for change in changes:
                 self.writer.apply(c, change)
@@ -86,13 +118,11 @@ class ProjectingMixin:
                                   "created_at) VALUES (?, ?, ?, ?, ?)"),
                   (claim.key, claim.request_hash, claim.code, claim.version, claim.created_at))
 
-    def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+    def _extend_chain(self, c: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int],
+                      head: str) -> None:
         # The write lock is held (SQLite's, or the events table lock on
         # PostgreSQL), so the head cannot move under us.
-        c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
-        row = c.fetchone()
-        previous = values(row)[0] if row else chain.GENESIS
-        links = []
+        previous, links = head, []
         for event, position in zip(stored_events, ids, strict=True):
             previous = chain.link(previous, position, event.originator_id,
                                   event.originator_version, event.topic, event.state)

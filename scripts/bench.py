@@ -1077,6 +1077,10 @@ class Bench:
         finally:
             srv.stop()
         self.log("PostgreSQL: the bare save (gunicorn --workers 2, scripts/bench_baselines.py) ...")
+        # Its tables made once, here: two workers making them on their first
+        # requests collide in PostgreSQL's catalogue (a 500 that failed the run).
+        import bench_baselines
+        bench_baselines.Plain(env=bench_baselines.postgres_env(url)).close()
         base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
                        "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
                       {**os.environ, "BENCH_BASELINE_POSTGRES": url}, "/health", self.work / "baseline-pg.log")

@@ -6,7 +6,9 @@ events recorded by `known_at` and asking that aggregate about `day` gives."""
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -343,15 +345,37 @@ def test_rebuild_gives_the_same_rows(history):
 
 
 # ------------------------------------------------------------------ skewed clocks
-@pytest.fixture
-def lone(tmp_path):
-    """A store of its own (SQLite), so as not to share the module's PostgreSQL database."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lone(request, tmp_path):
+    """A store of its own, so as not to share the module's PostgreSQL database
+    (on PostgreSQL the last record time is read in the insert's pipeline)."""
     from api.bootstrap import bootstrap
     from lifecycle.config import Settings
 
-    svc = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'skew.db'}"))
-    yield svc
-    svc.close()
+    if request.param == "sqlite":
+        svc = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'skew.db'}"))
+        yield svc
+        svc.close()
+        return
+    import psycopg
+
+    from tests.conftest import REQUIRE_POSTGRES, SERVER_URL, _with_database
+
+    try:
+        admin = psycopg.connect(SERVER_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"no PostgreSQL server at {SERVER_URL}: {e}")
+        pytest.skip(f"no PostgreSQL server at {SERVER_URL}: {e}")
+    name = f"lifecycle_skew_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            svc = bootstrap(Settings(database_url=_with_database(SERVER_URL, name)))
+            yield svc
+            svc.close()
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -9,17 +9,19 @@ import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import (
     ApplicationRecorderTestCase,
     NonInterleavingNotificationIDsBaseCase,
 )
 
+from projections import chain
 from projections.pg_recorder import ProjectingPostgresRecorder
+from projections.pg_store import CheckedPostgresDatastore
 from projections.projector import Change
 from projections.recorder import ProjectingSQLiteRecorder, values
 from tests.conftest import reset_postgres
@@ -60,10 +62,11 @@ class OnPostgres:
     def setUp(self) -> None:
         url = urlparse(self.postgres_url)
         self.threads_before = set(threading.enumerate())
-        self.datastore = PostgresDatastore(
+        # The service's datastore (api/bootstrap.py), with its liveness check.
+        self.datastore = CheckedPostgresDatastore(
             dbname=url.path.lstrip("/"), host=url.hostname, port=url.port or 5432,
             user=url.username or "postgres", password=url.password or "",
-            pool_size=10, max_overflow=10,
+            pool_size=10, max_overflow=10, pre_ping=True,
         )
         super().setUp()
 
@@ -99,6 +102,27 @@ class ProjectionWrites:
             c.execute("SELECT position FROM projection_position")
             self.assertEqual(values(c.fetchone())[0], ids[-1])
         self.assertEqual(self.count("event_chain"), 1)
+
+    def test_each_link_follows_the_last_one_written(self) -> None:
+        recorder = self.create_recorder()
+        for version in (1, 2, 3):
+            events = [StoredEvent(self.new_originator_id(), 1, "topic", b"{}") for _ in range(version)]
+            recorder.insert_events(events)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, h.hash "
+                      f"FROM {recorder.events_table_name} e JOIN event_chain h "
+                      "ON h.position = e.notification_id ORDER BY h.position"
+                      if isinstance(recorder, ProjectingPostgresRecorder) else
+                      f"SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, h.hash "
+                      f"FROM {recorder.events_table_name} e JOIN event_chain h "
+                      "ON h.position = e.rowid ORDER BY h.position")
+            rows = [values(r) for r in c.fetchall()]
+        self.assertEqual(len(rows), 6)
+        previous = chain.GENESIS
+        for position, originator, version, topic, state, stored in rows:
+            originator = UUID(str(originator))
+            previous = chain.link(previous, position, originator, version, topic, bytes(state))
+            self.assertEqual(stored, previous)
 
     def test_a_conflict_writes_neither_events_nor_rows_nor_chain(self) -> None:
         recorder = self.create_recorder()
