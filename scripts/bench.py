@@ -935,7 +935,7 @@ class Bench:
                 return nxt
 
             cat_load = drive(srv.port, catalogue, self.seconds())
-            self.check(cat_load, "catalogue over HTTP")
+            self.check(cat_load, "catalogue over HTTP", srv)
             # The first page, as every reader opening the catalogue asks it:
             # built once per worker and log position, then sent as it was.
             first_page = "/api/v1/standards?limit=50"
@@ -944,11 +944,11 @@ class Bench:
                 raise BenchError(f"catalogue page: {status}")
             page_file.write_bytes(page_bytes)
             same_load = drive(srv.port, lambda i: lambda: ("GET", first_page, None, reader), self.seconds())
-            self.check(same_load, "the catalogue's first page over HTTP")
+            self.check(same_load, "the catalogue's first page over HTTP", srv)
 
             commands, remember = self.command_load(drafts, tokens["bench-drafter"])
             cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
-            self.check(cmd_load, "commands over HTTP")
+            self.check(cmd_load, "commands over HTTP", srv)
         finally:
             srv.stop()
 
@@ -959,7 +959,7 @@ class Bench:
                      {**self.env, "LIFECYCLE_METRICS": "0"}, "/api/v1/health", self.work / "serve-off.log")
         try:
             off_load = drive(off.port, commands, self.seconds(), answered=remember)
-            self.check(off_load, "commands over HTTP, metrics off")
+            self.check(off_load, "commands over HTTP, metrics off", off)
         finally:
             off.stop()
 
@@ -975,13 +975,13 @@ class Bench:
                                "drafting_units": UNITS[:2]}, ensure_ascii=False).encode()
             js = {"Content-Type": "application/json"}
             base_save = drive(base.port, lambda i: lambda: ("POST", "/save", body, js), self.seconds())
-            self.check(base_save, "baseline save")
+            self.check(base_save, "baseline save", base)
             base_post = drive(base.port, lambda i: lambda: ("POST", "/echo", body, js), self.seconds())
-            self.check(base_post, "baseline Flask POST")
+            self.check(base_post, "baseline Flask POST", base)
             base_get = drive(base.port, lambda i: lambda: ("GET", "/json", None, {}), self.seconds())
-            self.check(base_get, "baseline Flask GET")
+            self.check(base_get, "baseline Flask GET", base)
             base_page = drive(base.port, lambda i: lambda: ("GET", "/page", None, {}), self.seconds())
-            self.check(base_page, "baseline Flask GET of the page's bytes")
+            self.check(base_page, "baseline Flask GET of the page's bytes", base)
             base_first = base.first_answer
         finally:
             base.stop()
@@ -1073,7 +1073,7 @@ class Bench:
         try:
             commands, remember = self.command_load(drafts, token)
             cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
-            self.check(cmd_load, "commands over HTTP on PostgreSQL")
+            self.check(cmd_load, "commands over HTTP on PostgreSQL", srv)
         finally:
             srv.stop()
         self.log("PostgreSQL: the bare save (gunicorn --workers 2, scripts/bench_baselines.py) ...")
@@ -1088,7 +1088,7 @@ class Bench:
             body = json.dumps({"title": "后勤服务标准 会议服务工作指南"}, ensure_ascii=False).encode()
             base_save = drive(base.port, lambda i: lambda: ("POST", "/save", body,
                                                             {"Content-Type": "application/json"}), self.seconds())
-            self.check(base_save, "baseline save on PostgreSQL")
+            self.check(base_save, "baseline save on PostgreSQL", base)
         finally:
             base.stop()
         self.add(Figure("commands_http_pg_rps", "commands over HTTP on PostgreSQL (PATCH draft), 2 workers",
@@ -1113,9 +1113,15 @@ class Bench:
         except RuntimeError as e:
             raise BenchError(str(e)) from None
 
-    def check(self, load: Load, what: str) -> None:
+    def check(self, load: Load, what: str, server: Served | None = None) -> None:
+        """An error fails the run, with the end of the server's log (a 500's traceback is there)."""
         if load.errors or load.ok == 0:
-            raise BenchError(f"{what}: {load.errors} errors of {load.ok + load.errors}; first: {load.first_error}")
+            told = ""
+            if server is not None:
+                server.log.flush()
+                told = f"\n{server.logfile.name}, its end:\n{server.logfile.read_text(errors='replace')[-3000:]}"
+            raise BenchError(f"{what}: {load.errors} errors of {load.ok + load.errors}; "
+                             f"first: {load.first_error}{told}")
 
     # ------------------------------------------------------------------ report
     def report(self) -> dict[str, Any]:
