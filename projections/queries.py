@@ -99,8 +99,23 @@ class Reads:
         c.execute(self.sql(statement), tuple(params))
         return [values(r) for r in c.fetchall()]
 
+    # A session the server ended (a restart, pg_terminate_backend) may be
+    # found only by the statement sent on it: the pool's check cannot see an
+    # end still on its way. A read has no effect, so it is sent again on
+    # another connection, as the library does for its own reads; more tries
+    # than the pool holds connections reach one opened after the end.
+    READ_ATTEMPTS = 5
+
     def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        with self._statement() as c:
+        retries = 0 if self._pinned is not None else self.READ_ATTEMPTS - 1  # a pinned one cannot move
+        for _ in range(retries):
+            try:
+                with self._statement() as c:
+                    return self._rows(c, statement, params)
+            except Exception as e:
+                if not self.writer.session_ended(e):
+                    raise
+        with self._statement() as c:  # the last try: its error is the answer
             return self._rows(c, statement, params)
 
     @contextmanager

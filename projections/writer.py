@@ -55,6 +55,10 @@ class Writer:
 
     hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
 
+    def session_ended(self, error: BaseException) -> bool:
+        """Did `error` end the connection's session (so a read may be sent on another)? SQLite has none."""
+        return False
+
     def indexed_by(self, index: str | None) -> str:
         """SQL after a table's name: read it through `index` (None: the planner's choice)."""
         return f" INDEXED BY {index}" if index else ""
@@ -162,6 +166,17 @@ class PostgresWriter(Writer):
         return datastore.cursor()
 
     hints = False  # PostgreSQL plans with the parameters' values and its statistics
+
+    def session_ended(self, error: BaseException) -> bool:
+        """A connection error (SQLSTATE class 08), the server ending the session
+        (57P01-57P03), or a connection lost without a word (no SQLSTATE)."""
+        import psycopg
+
+        cause = error.__cause__ or error  # the library's datastore wraps psycopg's errors in its own
+        if not isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+            return False
+        state = cause.sqlstate
+        return state is None or state.startswith(("08", "57P"))
 
     def indexed_by(self, index: str | None) -> str:
         return ""
