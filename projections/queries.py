@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -75,8 +75,25 @@ class Reads:
         if pinned is not None:
             yield pinned
             return
-        with self.datastore.transaction(commit=False) as c:
+        with self._transaction() as c:
             yield c
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A read transaction. Its BEGIN goes to the server as it opens: if the
+        session had ended, it is opened again on another connection (see
+        READ_ATTEMPTS); an error inside the block is the block's."""
+        for attempt in range(1, self.READ_ATTEMPTS + 1):
+            stack = ExitStack()
+            try:
+                c = stack.enter_context(self.datastore.transaction(commit=False))
+            except Exception as e:
+                if attempt == self.READ_ATTEMPTS or not self.writer.session_ended(e):
+                    raise
+                continue
+            with stack:
+                yield c
+            return
 
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
@@ -85,7 +102,7 @@ class Reads:
         if self._pinned is not None:
             yield self
             return
-        with self.datastore.transaction(commit=False) as c:
+        with self._transaction() as c:
             self._local.pinned = c
             try:
                 yield self
