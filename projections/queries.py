@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -20,6 +20,8 @@ from projections.chain import GENESIS
 from projections.documents import StandardRows
 from projections.schema import OPEN, POSITION_NAME, TABLES, TEXT_TABLES
 from projections.writer import Writer, values
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,17 +85,11 @@ class Reads:
         """A read transaction. Its BEGIN goes to the server as it opens: if the
         session had ended, it is opened again on another connection (see
         READ_ATTEMPTS); an error inside the block is the block's."""
-        for attempt in range(1, self.READ_ATTEMPTS + 1):
-            stack = ExitStack()
-            try:
-                c = stack.enter_context(self.datastore.transaction(commit=False))
-            except Exception as e:
-                if attempt == self.READ_ATTEMPTS or not self.writer.session_ended(e):
-                    raise
-                continue
-            with stack:
-                yield c
-            return
+        stack = ExitStack()  # entered once the BEGIN succeeds; a failed try leaves it empty
+        begun = self.datastore.transaction
+        c = self._again_if_session_ended(lambda: stack.enter_context(begun(commit=False)))
+        with stack:
+            yield c
 
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
@@ -123,17 +119,25 @@ class Reads:
     # than the pool holds connections reach one opened after the end.
     READ_ATTEMPTS = 5
 
-    def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        retries = 0 if self._pinned is not None else self.READ_ATTEMPTS - 1  # a pinned one cannot move
-        for _ in range(retries):
+    def _again_if_session_ended(self, read: Callable[[], T]) -> T:
+        """`read()`, tried again while it fails because its session had ended;
+        the last try's error is the answer."""
+        for _ in range(self.READ_ATTEMPTS - 1):
             try:
-                with self._statement() as c:
-                    return self._rows(c, statement, params)
+                return read()
             except Exception as e:
                 if not self.writer.session_ended(e):
                     raise
-        with self._statement() as c:  # the last try: its error is the answer
-            return self._rows(c, statement, params)
+        return read()
+
+    def _all(self, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        def read() -> list[tuple[Any, ...]]:
+            with self._statement() as c:
+                return self._rows(c, statement, params)
+
+        if self._pinned is not None:
+            return read()  # inside a pinned transaction: it cannot move to another connection
+        return self._again_if_session_ended(read)
 
     @contextmanager
     def _statement(self) -> Iterator[Any]:
