@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -59,16 +59,39 @@ OPEN_IN_CODE_ORDER = "catalogue_states_open_in_code_order"  # recorded_to, code,
 OPEN_BY_STATUS = "catalogue_states_open_by_status"  # recorded_to, status, code, valid_from, valid_to
 
 
+@dataclass(frozen=True)
+class Sparse:
+    """An index of catalogue_states by day or by moment (`column` first),
+    over the rows `where` selects: the way to the rows of a day or moment
+    when few existed (Reads._plan)."""
+    index: str
+    column: str
+    where: str = ""
+    params: tuple[str, ...] = ()
+
+
 class Reads:
     def __init__(self, datastore: Any, writer: Writer) -> None:
         self.datastore = datastore
         self.writer = writer
         self.sql = writer.sql
-        self._local = threading.local()  # the transaction `consistent` pinned, per thread
+        self._local = threading.local()  # per thread: a `consistent` block, its transaction, kept answers
+        # (index, SPARSE) -> (log position, the SPARSE-th smallest value of its column)
+        self._sparse_from: dict[tuple[str, int], tuple[int, str | None]] = {}
 
     @property
     def _pinned(self) -> Any:
-        return getattr(self._local, "pinned", None)
+        """The transaction of this thread's `consistent` block, opened by the
+        block's first read of the store; None outside a block."""
+        local = self._local
+        pinned = getattr(local, "pinned", None)
+        block = getattr(local, "block", None)
+        if pinned is None and block is not None:
+            local.pinned_at = self.datastore.change_counter()  # before the transaction: see _kept
+            begun = self.datastore.transaction
+            pinned = local.pinned = self._again_if_session_ended(
+                lambda: block.enter_context(begun(commit=False)))
+        return pinned
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
@@ -94,16 +117,47 @@ class Reads:
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
         """Every read of this thread inside the block sees the same committed
-        state (one transaction); inside another such block, that one's."""
-        if self._pinned is not None:
+        state (one transaction, begun by the block's first read: a block
+        answered from kept answers reads nothing); inside another such block,
+        that one's."""
+        local = self._local
+        if getattr(local, "block", None) is not None:
             yield self
             return
-        with self._transaction() as c:
-            self._local.pinned = c
-            try:
+        local.block = ExitStack()
+        try:
+            with local.block:
                 yield self
-            finally:
-                self._local.pinned = None
+        finally:
+            local.block = local.pinned = None
+
+    # Answers kept while the store has not changed (SQLite's data_version:
+    # Datastore.change_counter), per thread since the counter is a
+    # connection's: the user of a token and the log position, read on every
+    # request, are read again only after a commit.
+    KEPT = 1024
+
+    def _kept(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        """`read()`, or its answer kept from an earlier call if nothing was
+        committed since. Inside a `consistent` block whose transaction has
+        begun, the transaction's answer (kept only if nothing was committed
+        since just before the transaction began)."""
+        counter = self.datastore.change_counter()
+        if counter is None:
+            return read()
+        local = self._local
+        kept: dict[tuple[Any, ...], Any] | None = getattr(local, "kept", None)
+        if kept is None or local.kept_at != counter:
+            # The counter is read before the store: a commit in between clears it next time.
+            kept = local.kept = {}
+            local.kept_at = counter
+        begun = getattr(local, "pinned", None) is not None
+        if not begun and key in kept:
+            return cast(T, kept[key])
+        value = read()
+        if (not begun or local.pinned_at == counter) and len(kept) < self.KEPT:
+            kept[key] = value
+        return value
 
     def _by(self, index: str) -> str:
         return self.writer.indexed_by(index)
@@ -180,7 +234,9 @@ class Reads:
     # most exist. On a day (or at a moment) when few existed, a scan in code
     # order reads every row to find them; an index by day (or by record time)
     # then reaches them directly. Counting at most SPARSE rows of that index
-    # says which case this is, whatever the size of the register.
+    # says which case this is, whatever the size of the register; the
+    # SPARSE-th smallest day (or moment) of the index, read once per log
+    # position, spares the count on the days when many existed.
     SPARSE = 4000
 
     def _plan(self, c: Any, day: date, known_at: str | None, by_status: bool) -> str | None:
@@ -191,18 +247,37 @@ class Reads:
         in_code_order = (BY_CODE if known_at is not None
                          else OPEN_BY_STATUS if by_status else OPEN_IN_CODE_ORDER)
         if known_at is None:
-            candidates = [("catalogue_states_open_by_day", "recorded_to = ? AND valid_from <= ?",
-                           [OPEN, day.isoformat()])]
+            candidates = [(Sparse("catalogue_states_open_by_day", "valid_from", "recorded_to = ?", (OPEN,)),
+                           day.isoformat())]
         else:
-            candidates = [("catalogue_states_by_day", "valid_from <= ?", [day.isoformat()]),
-                          ("catalogue_states_by_moment", "recorded_from <= ?", [known_at])]
+            candidates = [(Sparse("catalogue_states_by_day", "valid_from"), day.isoformat()),
+                          (Sparse("catalogue_states_by_moment", "recorded_from"), known_at)]
         best: tuple[int, str] = (self.SPARSE, in_code_order)
-        for index, where, params in candidates:
+        for sparse, bound in candidates:
+            if not self._fewer_than_sparse(c, sparse, bound):
+                continue  # most days: known without counting
+            where = " AND ".join([*filter(None, [sparse.where]), f"{sparse.column} <= ?"])
             (count,), = self._rows(c, f"SELECT COUNT(*) FROM (SELECT 1 FROM catalogue_states"
-                                      f"{self._by(index)} WHERE {where} LIMIT ?) x",
-                                   [*params, self.SPARSE])
-            best = min(best, (count, index), key=lambda b: b[0])
+                                      f"{self._by(sparse.index)} WHERE {where} LIMIT ?) x",
+                                   [*sparse.params, bound, self.SPARSE])
+            best = min(best, (count, sparse.index), key=lambda b: b[0])
         return best[1]
+
+    def _fewer_than_sparse(self, c: Any, sparse: Sparse, bound: str) -> bool:
+        """Do fewer than SPARSE rows of `sparse.index` have `sparse.column` <=
+        `bound`? The SPARSE-th smallest value (None: there are fewer rows)
+        answers for any bound; it is kept per index until the log moves."""
+        (position,), = self._rows(c, "SELECT position FROM projection_position WHERE name = ?",
+                                  [POSITION_NAME]) or [(0,)]
+        key = (sparse.index, self.SPARSE)
+        kept = self._sparse_from.get(key)
+        if kept is None or kept[0] != position:
+            where = f"WHERE {sparse.where} " if sparse.where else ""
+            found = self._rows(c, f"SELECT {sparse.column} FROM catalogue_states{self._by(sparse.index)} "
+                                  f"{where}ORDER BY {sparse.column} LIMIT 1 OFFSET ?",
+                               [*sparse.params, max(self.SPARSE - 1, 0)])
+            kept = self._sparse_from[key] = (position, found[0][0] if found else None)
+        return kept[1] is None or bound < kept[1]
 
     def _states(self, c: Any, where: list[str], params: list[Any], after: str | None, limit: int,
                 title_like: str | None = None, codes: list[str] | None = None,
@@ -492,8 +567,8 @@ class Reads:
     # ---------------------------------------------------------------- users
     def user_by_token_hash(self, token_hash: str) -> UserRow | None:
         """The caller compares the stored hash again in constant time."""
-        rows = self._all("SELECT name, roles, token_hash, version FROM users WHERE token_hash = ?",
-                         (token_hash,))
+        rows = self._kept(("user", token_hash), lambda: self._all(
+            "SELECT name, roles, token_hash, version FROM users WHERE token_hash = ?", (token_hash,)))
         if not rows:
             return None
         name, roles, stored, version = rows[0]
@@ -523,7 +598,8 @@ class Reads:
         return int(rows[0][0]) if rows else None
 
     def position(self) -> int:
-        rows = self._all("SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,))
+        rows = self._kept(("position",), lambda: self._all(
+            "SELECT position FROM projection_position WHERE name = ?", (POSITION_NAME,)))
         return rows[0][0] if rows else 0
 
     def _lookup(self, table: str, key: str, value: str, keys: list[Any]) -> dict[Any, Any]:

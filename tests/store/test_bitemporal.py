@@ -24,6 +24,7 @@ from projections.documents import record_time, rows_of
 from projections.projector import event_at
 from projections.queries import CatalogueFilter
 from projections.rebuild import notifications, rebuild
+from projections.schema import OPEN
 
 D1, D2, R1, A1, A2, P1 = "d1", "d2", "r1", "a1", "a2", "p1"
 NEVER_DRAFTED = "JGSW06099"
@@ -324,6 +325,47 @@ def test_each_way_of_reading_a_page_gives_the_replay(history, monkeypatch, spars
                 got += [r.code for r in rows]
                 after = rows[-1].code if rows else None
             assert got == wanted, f"on {day} known at {known_at}, status {status}"
+
+
+@pytest.mark.parametrize("sparse", [1, 7, 40, 10**6])
+def test_the_plan_knows_without_counting_what_counting_would_choose(history, monkeypatch, sparse):
+    """Reads._plan skips the count of an index when the SPARSE-th smallest
+    day (or moment) of it, kept per log position, already says that the day
+    (or moment) is not sparse; the index it chooses is the one counting
+    every candidate would choose."""
+    from projections.queries import BY_CODE, OPEN_BY_STATUS, OPEN_IN_CODE_ORDER, Reads
+
+    if history.settings.store_kind != "sqlite":
+        pytest.skip("PostgreSQL's planner chooses: Reads._plan is SQLite's")
+    monkeypatch.setattr(Reads, "SPARSE", sparse)
+    reads = history.reads
+
+    def counted(day: date, known_at: str | None, by_status: bool) -> str:
+        """The plan as it was chosen before the kept bounds: every candidate counted."""
+        if known_at is None:
+            candidates = [("catalogue_states_open_by_day", "recorded_to = ? AND valid_from <= ?",
+                           [OPEN, day.isoformat()])]
+        else:
+            candidates = [("catalogue_states_by_day", "valid_from <= ?", [day.isoformat()]),
+                          ("catalogue_states_by_moment", "recorded_from <= ?", [known_at])]
+        best = (sparse, BY_CODE if known_at else OPEN_BY_STATUS if by_status else OPEN_IN_CODE_ORDER)
+        with reads.cursor() as c:
+            for index, where, params in candidates:
+                c.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM catalogue_states INDEXED BY {index} "
+                          f"WHERE {where} LIMIT ?) x", (*params, sparse))
+                best = min(best, (c.fetchone()[0], index), key=lambda b: b[0])
+        return best[1]
+
+    rng = random.Random(sparse)
+    days, moments = sorted(_history_days(history)), _moments(Oracle(history).times)
+    chosen = set()
+    for _ in range(150):
+        day, known_at, by_status = rng.choice(days), rng.choice(moments), rng.random() < 0.5
+        with reads.cursor() as c:
+            plan = reads._plan(c, day, known_at, by_status)
+        assert plan == counted(day, known_at, by_status), f"on {day} known at {known_at}"
+        chosen.add(plan)
+    assert len(chosen) >= (2 if sparse < 10**6 else 1)
 
 
 def test_catalogue_before_everything_is_empty_and_now_is_full(history):
