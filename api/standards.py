@@ -223,8 +223,9 @@ def catalogue(limit: int, as_of: date | None = None, known_at: datetime | None =
     if more:
         args = {**request.args.to_dict(), "after": items[-1]["code"], "limit": limit}
         next_url = url_for("standards.catalogue", **args)
-    # orjson: the bytes json.dumps(ensure_ascii=False, separators=(",", ":")) gives, in a fifth of the time
-    page = orjson.dumps({"items": items, "next": next_url}).decode()
+    # orjson: the bytes json.dumps(ensure_ascii=False, separators=(",", ":")) gives, in a fifth of the
+    # time; kept as bytes, so a page sent again from the cache is not encoded again (64 KB of UTF-8)
+    page = orjson.dumps({"items": items, "next": next_url})
     current_app.extensions["lifecycle_pages"].put(key, page)
     return page_answer(page, etag)
 
@@ -249,7 +250,7 @@ def unchanged_catalogue() -> Response | None:
     return page_answer(page, etag) if page is not None else None
 
 
-def page_answer(page: str, etag: str) -> Response:
+def page_answer(page: bytes, etag: str) -> Response:
     return current_app.response_class(page, mimetype="application/json", headers={"ETag": f'"{etag}"'})
 
 
@@ -320,15 +321,15 @@ class PageCache:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.pages: OrderedDict[tuple, str] = OrderedDict()
+        self.pages: OrderedDict[tuple, bytes] = OrderedDict()
 
-    def get(self, key: tuple) -> str | None:
+    def get(self, key: tuple) -> bytes | None:
         page = self.pages.get(key)
         if page is not None:
             self.pages.move_to_end(key)
         return page
 
-    def put(self, key: tuple, page: str) -> str:
+    def put(self, key: tuple, page: bytes) -> bytes:
         self.pages[key] = page
         if len(self.pages) > self.size:
             self.pages.popitem(last=False)

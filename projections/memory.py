@@ -23,6 +23,9 @@ class MemoryStore:
         for statement in STATEMENTS:
             self.connection.execute(statement)
 
+    def change_counter(self) -> None:
+        """None: Reads keeps nothing (this store is read once, for a snapshot's proof)."""
+
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[sqlite3.Cursor]:
         cursor = self.connection.cursor()

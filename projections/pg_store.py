@@ -72,6 +72,9 @@ class CheckedPostgresDatastore(PostgresDatastore):
         # When each connection was last given back (weak: the pool decides how long one lives).
         self._used: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
 
+    def change_counter(self) -> None:
+        """PostgreSQL has no cheap counter of commits (Reads keeps nothing)."""
+
     def alive(self, conn: Connection[Any]) -> bool:
         used = self._used.get(conn)
         if used is not None and monotonic() - used < PING_IDLE_SECONDS and not readable(conn):

@@ -23,7 +23,10 @@ Two rules make the recovery deterministic:
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -37,6 +40,7 @@ SQLITE_IOERR = 10
 SQLITE_READONLY = 8
 SQLITE_CANTOPEN = 14
 STALE_CODES = frozenset({SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN})
+_WATCHERS = itertools.count(1)  # numbers the connections that watch data_version
 
 
 def stale_connection_error(error: BaseException) -> bool:
@@ -78,8 +82,51 @@ class RecoveringSQLiteDatastore(SQLiteDatastore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
         self._seen: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
         self._proved: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
+        self._watch = threading.local()  # per thread: a connection that only asks data_version
+        self._watchers: list[sqlite3.Connection] = []
+
+    def change_counter(self) -> tuple[int, int] | None:
+        """A value that changes whenever anything is committed to the store:
+        SQLite's data_version on a connection of this thread that writes
+        nothing (so every commit is another connection's), beside a number
+        naming that connection (a new one counts afresh). None when it cannot
+        say: a store in memory (another connection sees another database), or
+        a fault (the next call opens a new connection)."""
+        if self.pool.is_sqlite_memory_mode:
+            return None
+        watch = self._watch
+        try:
+            if getattr(watch, "conn", None) is None or watch.pid != os.getpid():
+                # (a forked process never uses its parent's connection: it opens its own)
+                watch.conn = sqlite3.connect(self.pool.db_name, uri=True, check_same_thread=False,
+                                             isolation_level=None)
+                watch.number, watch.pid = next(_WATCHERS), os.getpid()
+                with self._lock:
+                    self._watchers.append(watch.conn)
+            return watch.number, watch.conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            self._forget_watcher()
+            return None
+
+    def _forget_watcher(self) -> None:
+        conn, self._watch.conn = getattr(self._watch, "conn", None), None
+        if conn is not None:
+            with self._lock:
+                if conn in self._watchers:
+                    self._watchers.remove(conn)
+            with suppress(sqlite3.Error):
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            watchers, self._watchers = self._watchers, []
+        for conn in watchers:
+            with suppress(sqlite3.Error):
+                conn.close()
+        super().close()
 
     @contextmanager
     def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:

@@ -72,8 +72,10 @@ def init_app(app: Flask) -> None:
 
 
 def security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # (one pass over the headers: werkzeug's setdefault raises and catches a KeyError per missing name)
+    present = {name.lower() for name, _ in response.headers.items()}
+    response.headers.extend([(name, value) for name, value in SECURITY_HEADERS.items()
+                             if name.lower() not in present])
     return response
 
 

@@ -1,0 +1,110 @@
+"""Answers the reads keep while nothing is committed (projections/queries.py,
+Reads._kept): the user of a token and the log position. On SQLite they are
+kept until data_version says another connection committed; PostgreSQL keeps
+nothing. Either way a change made elsewhere is seen by the next request."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from api.bootstrap import bootstrap
+from lifecycle.commands import RevokeToken
+from lifecycle.config import Settings
+from lifecycle.users import Role
+from projections.sqlite_store import RecoveringSQLiteDatastore
+from tests.people import OPERATOR, add_user
+
+
+def test_the_counter_moves_on_every_commit_and_only_then(tmp_path: Path):
+    db = tmp_path / "counted.db"
+    datastore = RecoveringSQLiteDatastore(str(db), lock_timeout=5)
+    try:
+        with datastore.transaction(commit=True) as c:
+            c.execute("CREATE TABLE t (x INTEGER)")
+        first = datastore.change_counter()
+        assert first is not None
+        with datastore.transaction(commit=False) as c:  # a read commits nothing
+            c.execute("SELECT COUNT(*) FROM t")
+        assert datastore.change_counter() == first
+        with datastore.transaction(commit=True) as c:  # this datastore's own pooled connection
+            c.execute("INSERT INTO t VALUES (1)")
+        second = datastore.change_counter()
+        assert second != first
+        other = sqlite3.connect(db)  # another process would be the same: another connection
+        with other:
+            other.execute("INSERT INTO t VALUES (2)")
+        other.close()
+        assert datastore.change_counter() not in (first, second)
+    finally:
+        datastore.close()
+
+
+def test_a_store_in_memory_keeps_nothing():
+    datastore = RecoveringSQLiteDatastore(":memory:", lock_timeout=5)
+    try:
+        assert datastore.change_counter() is None
+    finally:
+        datastore.close()
+
+
+def _catalogue(client, token: str):
+    return client.get("/api/v1/standards?limit=5", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_token_revoked_by_another_host_is_refused_at_once(client, service, settings: Settings):
+    """The first request keeps the token's user; a revocation recorded
+    through another register (another host, its own connections) is seen by
+    the very next request."""
+    token = add_user(service, "reader", [Role.AUDITOR])
+    assert _catalogue(client, token).status_code == 200
+    assert _catalogue(client, token).status_code == 200  # answered from what was kept
+    other = bootstrap(settings)
+    try:
+        other.handle(RevokeToken(name="reader", actor=OPERATOR))
+    finally:
+        other.close()
+    refused = _catalogue(client, token)
+    assert refused.status_code == 401, refused.get_data(as_text=True)
+
+
+def test_a_standard_drafted_by_another_host_changes_the_page_and_its_etag(client, service, settings: Settings,
+                                                                       tokens, auth):
+    first = client.get("/api/v1/standards?limit=5", headers=auth("auditor"))
+    again = client.get("/api/v1/standards?limit=5", headers=auth("auditor"))
+    assert first.headers["ETag"] == again.headers["ETag"] and first.json["items"] == []
+    other = bootstrap(settings)
+    try:
+        from api import create_app
+        drafted = create_app(service=other).test_client().post(
+            "/api/v1/standards", json={"category": "05", "title": "会议服务规范"}, headers=auth("drafter"))
+        assert drafted.status_code == 201, drafted.get_data(as_text=True)
+    finally:
+        other.close()
+    after = client.get("/api/v1/standards?limit=5", headers=auth("auditor"))
+    assert after.headers["ETag"] != first.headers["ETag"]
+    assert [item["code"] for item in after.json["items"]] == [drafted.json["code"]]
+    not_modified = client.get("/api/v1/standards?limit=5",
+                              headers={**auth("auditor"), "If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 200
+
+
+def test_a_consistent_block_answered_from_kept_reads_opens_no_transaction(client, service, store, tokens, auth):
+    """The catalogue's guard reads the token's user and the log position in
+    one `consistent` block; once both are kept, the block reads nothing
+    (SQLite), and the page is sent from the worker's cache."""
+    assert client.get("/api/v1/standards?limit=5", headers=auth("auditor")).status_code == 200
+    opened = []
+    real = service.reads.datastore.transaction
+
+    def counted(*args, **kwargs):
+        opened.append(kwargs)
+        return real(*args, **kwargs)
+
+    service.reads.datastore.transaction = counted
+    try:
+        answer = client.get("/api/v1/standards?limit=5", headers=auth("auditor"))
+    finally:
+        del service.reads.datastore.transaction
+    assert answer.status_code == 200
+    assert len(opened) == (0 if store == "sqlite" else 1)
