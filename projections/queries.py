@@ -253,8 +253,9 @@ class Reads:
             candidates = [(Sparse("catalogue_states_by_day", "valid_from"), day.isoformat()),
                           (Sparse("catalogue_states_by_moment", "recorded_from"), known_at)]
         best: tuple[int, str] = (self.SPARSE, in_code_order)
+        position = self.position()  # kept while nothing is committed
         for sparse, bound in candidates:
-            if not self._fewer_than_sparse(c, sparse, bound):
+            if not self._fewer_than_sparse(c, sparse, bound, position):
                 continue  # most days: known without counting
             where = " AND ".join([*filter(None, [sparse.where]), f"{sparse.column} <= ?"])
             (count,), = self._rows(c, f"SELECT COUNT(*) FROM (SELECT 1 FROM catalogue_states"
@@ -263,12 +264,12 @@ class Reads:
             best = min(best, (count, sparse.index), key=lambda b: b[0])
         return best[1]
 
-    def _fewer_than_sparse(self, c: Any, sparse: Sparse, bound: str) -> bool:
+    def _fewer_than_sparse(self, c: Any, sparse: Sparse, bound: str, position: int) -> bool:
         """Do fewer than SPARSE rows of `sparse.index` have `sparse.column` <=
         `bound`? The SPARSE-th smallest value (None: there are fewer rows)
-        answers for any bound; it is kept per index until the log moves."""
-        (position,), = self._rows(c, "SELECT position FROM projection_position WHERE name = ?",
-                                  [POSITION_NAME]) or [(0,)]
+        answers for any bound; it is kept per index until the log moves from
+        `position`. (A position read outside `c`'s transaction only chooses
+        a plan: any plan gives the same rows.)"""
         key = (sparse.index, self.SPARSE)
         kept = self._sparse_from.get(key)
         if kept is None or kept[0] != position:
@@ -363,11 +364,11 @@ class Reads:
             # A standard has a row per event (a deep history, thousands): the
             # one held at known_at is found by one index search per code.
             logs = self._rows(
-                c, "SELECT l.code, l.version, l.stage, l.doc FROM (SELECT c.value AS code, "
-                "(SELECT MAX(m.recorded_from) FROM standard_log m WHERE m.code = c.value "
-                f"AND m.recorded_from <= ?) AS held FROM {self.writer.each('c')}) x "
-                "JOIN standard_log l ON l.code = x.code AND l.recorded_from = x.held WHERE ? < l.recorded_to",
-                [known_at, self.writer.members(codes), known_at])
+                c, f"SELECT l.code, l.version, l.stage, l.doc FROM {self.writer.each('c')} "
+                "JOIN standard_log l ON (l.code, l.recorded_from) = (SELECT m.code, m.recorded_from "
+                "FROM standard_log m WHERE m.code = c.value AND m.recorded_from <= ? "
+                "ORDER BY m.recorded_from DESC LIMIT 1) WHERE ? < l.recorded_to",
+                [self.writer.members(codes), known_at, known_at])
         for code, version, stage, doc in logs:
             out[code] = StandardRows(code, version, stage, orjson.loads(doc), {}, None)
         # A standard has few edition rows (an edition changes on its own
