@@ -43,6 +43,10 @@ STALE_CODES = frozenset({SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN})
 _WATCHERS = itertools.count(1)  # numbers the connections that watch data_version
 
 
+class _Watcher(sqlite3.Connection):
+    """A connection that asks only PRAGMA data_version (a subclass: weakly referable)."""
+
+
 def stale_connection_error(error: BaseException) -> bool:
     """True if SQLite's error (anywhere in the chain) means the connection
     that got it may not write again: read-only, an I/O error, a file it cannot open."""
@@ -85,8 +89,10 @@ class RecoveringSQLiteDatastore(SQLiteDatastore):
         self._lock = threading.Lock()
         self._seen: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
         self._proved: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
-        self._watch = threading.local()  # per thread: a connection that only asks data_version
-        self._watchers: list[sqlite3.Connection] = []
+        # Per thread, a connection that only asks data_version; weakly held here, so
+        # a thread's ends with the thread (a threaded server starts one per request).
+        self._watch = threading.local()
+        self._watchers: weakref.WeakSet[_Watcher] = weakref.WeakSet()
 
     def change_counter(self) -> tuple[int, int] | None:
         """A value that changes whenever anything is committed to the store:
@@ -102,10 +108,10 @@ class RecoveringSQLiteDatastore(SQLiteDatastore):
             if getattr(watch, "conn", None) is None or watch.pid != os.getpid():
                 # (a forked process never uses its parent's connection: it opens its own)
                 watch.conn = sqlite3.connect(self.pool.db_name, uri=True, check_same_thread=False,
-                                             isolation_level=None)
+                                             isolation_level=None, factory=_Watcher)
                 watch.number, watch.pid = next(_WATCHERS), os.getpid()
                 with self._lock:
-                    self._watchers.append(watch.conn)
+                    self._watchers.add(watch.conn)
             return watch.number, watch.conn.execute("PRAGMA data_version").fetchone()[0]
         except sqlite3.Error:
             self._forget_watcher()
@@ -115,14 +121,13 @@ class RecoveringSQLiteDatastore(SQLiteDatastore):
         conn, self._watch.conn = getattr(self._watch, "conn", None), None
         if conn is not None:
             with self._lock:
-                if conn in self._watchers:
-                    self._watchers.remove(conn)
+                self._watchers.discard(conn)
             with suppress(sqlite3.Error):
                 conn.close()
 
     def close(self) -> None:
         with self._lock:
-            watchers, self._watchers = self._watchers, []
+            watchers, self._watchers = list(self._watchers), weakref.WeakSet()
         for conn in watchers:
             with suppress(sqlite3.Error):
                 conn.close()

@@ -40,6 +40,26 @@ def test_the_counter_moves_on_every_commit_and_only_then(tmp_path: Path):
         datastore.close()
 
 
+def test_a_threads_watching_connection_ends_with_the_thread(tmp_path: Path):
+    """A threaded server starts a thread per request: each thread's
+    connection for data_version is closed when the thread ends, not kept."""
+    import gc
+    import threading
+
+    datastore = RecoveringSQLiteDatastore(str(tmp_path / "threads.db"), lock_timeout=5)
+    try:
+        counters = []
+        for _ in range(20):
+            thread = threading.Thread(target=lambda: counters.append(datastore.change_counter()))
+            thread.start()
+            thread.join()
+        gc.collect()
+        assert all(c is not None for c in counters) and len({c[0] for c in counters}) == 20
+        assert len(datastore._watchers) == 0
+    finally:
+        datastore.close()
+
+
 def test_a_store_in_memory_keeps_nothing():
     datastore = RecoveringSQLiteDatastore(":memory:", lock_timeout=5)
     try:
