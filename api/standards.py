@@ -39,7 +39,7 @@ COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 @blp.before_request
 def guard() -> Response | None:
     if request.endpoint == "standards.catalogue":
-        with service().reads.consistent():  # the token and the log position: one read of the store
+        with service().reads.consistent():  # the token and the log position: one read (none when kept)
             # An unchanged page is answered before its query is parsed: it was, when the page was built.
             return check_access(None) or unchanged_catalogue()
     sent = COMMAND_ROUTES.get(request.endpoint or "")
