@@ -1080,7 +1080,7 @@ class Bench:
         # Its tables made once, here: two workers making them on their first
         # requests collide in PostgreSQL's catalogue (a 500 that failed the run).
         import bench_baselines
-        bench_baselines.Plain(env=bench_baselines.postgres_env(url)).close()
+        bench_baselines.Plain(env=bench_baselines.postgres_env(url, create_table=True)).close()
         base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
                        "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
                       {**os.environ, "BENCH_BASELINE_POSTGRES": url}, "/health", self.work / "baseline-pg.log")
@@ -1119,7 +1119,11 @@ class Bench:
             told = ""
             if server is not None:
                 server.log.flush()
-                told = f"\n{server.logfile.name}, its end:\n{server.logfile.read_text(errors='replace')[-3000:]}"
+                text = server.logfile.read_text(errors="replace")
+                # a 500's traceback, wherever it is (an access log may have buried it), else the end
+                at = text.find("Traceback (most recent call last)")
+                shown = text[max(0, at - 500): at + 4000] if at >= 0 else text[-3000:]
+                told = f"\n{server.logfile.name}, {'its first traceback' if at >= 0 else 'its end'}:\n{shown}"
             raise BenchError(f"{what}: {load.errors} errors of {load.ok + load.errors}; "
                              f"first: {load.first_error}{told}")
 

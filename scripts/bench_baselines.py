@@ -69,11 +69,14 @@ app.json.ensure_ascii = False
 _store: Plain | None = None
 
 
-def postgres_env(url: str) -> dict[str, str]:
-    """eventsourcing's PostgreSQL recorder on the database `url` names, as the service configures it."""
+def postgres_env(url: str, create_table: bool = False) -> dict[str, str]:
+    """eventsourcing's PostgreSQL recorder on the database `url` names, as the
+    service configures it: the tables are made once, before the workers start
+    (scripts/bench.py), since two workers making them at once may meet
+    PostgreSQL's "tuple concurrently updated" even when they exist."""
     from lifecycle.config import Settings
 
-    return {**Settings(database_url=url).eventsourcing_env(True), "CREATE_TABLE": "y"}
+    return {**Settings(database_url=url).eventsourcing_env(True), "CREATE_TABLE": "y" if create_table else "n"}
 
 
 def store() -> Plain:
