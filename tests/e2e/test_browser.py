@@ -76,6 +76,13 @@ class Visit:
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)
 
+    def follow(self, selector: str) -> None:
+        """Click what loads another page, and return once that page has
+        loaded: count() and inner_text() do not wait, so reading right after
+        a click may read a page still arriving (a search once counted 0 rows)."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
+
     def shot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{self.store}.png"
@@ -112,7 +119,7 @@ def test_a_person_looks_things_up(browser, server, settings):
     tab.shot("1-sign-in")
     tab.accessible()
     page.fill("#token", server.tokens["drafter"])
-    page.click("form.sign-in button[type=submit]")
+    tab.follow("form.sign-in button[type=submit]")
     assert page.url == tab.base + "/register/"
     assert "token" not in page.url and server.tokens["drafter"] not in page.url
     tab.shot("2-catalogue")
@@ -120,7 +127,7 @@ def test_a_person_looks_things_up(browser, server, settings):
 
     # searching 绿化 finds JGSW05004
     page.fill("#q", "绿化")
-    page.click("form.filters button[type=submit]")
+    tab.follow("form.filters button[type=submit]")
     rows = page.locator("table.catalogue tbody tr")
     assert rows.count() == 1
     assert rows.first.locator("td").first.inner_text() == "JGSW05004"
@@ -137,7 +144,7 @@ def test_a_person_looks_things_up(browser, server, settings):
 
     # a standard with three editions: the edition in force, every edition, the timeline
     tab.open("/register/")
-    page.click("text=JGSW01001—")
+    tab.follow("text=JGSW01001—")
     year = (today - timedelta(days=400)).year
     assert page.locator("dl.facts dd.number").inner_text() == f"JGSW01001—{year}"
     assert page.locator("table.editions tbody tr").count() == 3
@@ -157,7 +164,7 @@ def test_a_person_looks_things_up(browser, server, settings):
 
     # the as-of day moved to 2019-06-01: the first edition, on trial
     page.fill("#as_of", "2019-06-01")
-    page.click("form.as-of button[type=submit]")
+    tab.follow("form.as-of button[type=submit]")
     assert "as_of=2019-06-01" in page.url
     assert page.locator("dl.facts dd.number").inner_text() == "JGSW01001—2018"
     assert page.locator("p.lead .status").inner_text() == "试行"
@@ -166,13 +173,13 @@ def test_a_person_looks_things_up(browser, server, settings):
     tab.shot("5-standard-as-of-2019")
 
     # the review due list
-    page.click("nav >> text=复审到期")
+    tab.follow("nav >> text=复审到期")
     assert page.locator("h1").inner_text() == "复审到期"
     tab.shot("6-reviews")
     tab.accessible()
 
     # signing out: back to the form, and the pages ask again
-    page.click("form.who button[type=submit]")
+    tab.follow("form.who button[type=submit]")
     assert page.url.startswith(tab.base + "/register/sign-in")
     tab.open("/register/")
     assert page.url.startswith(tab.base + "/register/sign-in")
@@ -188,7 +195,7 @@ def test_a_phone_360_px_wide(browser, server, settings):
     tab = Visit(browser, server, store, width=360)
     tab.open("/register/sign-in")
     tab.page.fill("#token", server.tokens["auditor"])
-    tab.page.click("form.sign-in button[type=submit]")
+    tab.follow("form.sign-in button[type=submit]")
     for path, name in (("/register/", "7-phone-catalogue"), ("/register/standards/JGSW01002", "8-phone-standard")):
         tab.open(path)
         assert tab.page.evaluate("document.scrollingElement.scrollWidth") <= 360, path
@@ -246,7 +253,7 @@ def test_a_file_downloads_with_the_cookie(browser, server, settings):
     tab.open(f"/register/standards/{code}")
     assert page.url.startswith(tab.base + "/register/sign-in")  # no cookie yet: sign in first
     page.fill("#token", server.tokens["auditor"])
-    page.click("form.sign-in button[type=submit]")
+    tab.follow("form.sign-in button[type=submit]")
     assert page.url == f"{tab.base}/register/standards/{code}"
     link = page.locator("section[aria-labelledby=files] a", has_text="正文.pdf")
     assert link.count() == 1
