@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -88,31 +88,35 @@ class Reads:
         block = getattr(local, "block", None)
         if pinned is None and block is not None:
             local.pinned_at = self.datastore.change_counter()  # before the transaction: see _kept
-            begun = self.datastore.transaction
-            pinned = local.pinned = self._again_if_session_ended(
-                lambda: block.enter_context(begun(commit=False)))
+            pinned = local.pinned = self._begin(block)
         return pinned
 
+    def _begin(self, stack: ExitStack) -> Any:
+        """A read transaction entered on `stack`. Its BEGIN goes to the server
+        as it opens: if the session had ended, it is opened again on another
+        connection (see READ_ATTEMPTS); a failed try leaves `stack` as it was."""
+        begun = self.datastore.transaction
+        return self._again_if_session_ended(lambda: stack.enter_context(begun(commit=False)))
+
     @contextmanager
-    def cursor(self) -> Iterator[Any]:
-        """One read transaction: a consistent view across several queries."""
+    def _pinned_or(self, opened: Callable[[], AbstractContextManager[Any]]) -> Iterator[Any]:
+        """The transaction of this thread's `consistent` block, else what `opened()` gives."""
         pinned = self._pinned
         if pinned is not None:
             yield pinned
             return
-        with self._transaction() as c:
+        with opened() as c:
             yield c
+
+    def cursor(self) -> AbstractContextManager[Any]:
+        """One read transaction: a consistent view across several queries."""
+        return self._pinned_or(self._transaction)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
-        """A read transaction. Its BEGIN goes to the server as it opens: if the
-        session had ended, it is opened again on another connection (see
-        READ_ATTEMPTS); an error inside the block is the block's."""
-        stack = ExitStack()  # entered once the BEGIN succeeds; a failed try leaves it empty
-        begun = self.datastore.transaction
-        c = self._again_if_session_ended(lambda: stack.enter_context(begun(commit=False)))
-        with stack:
-            yield c
+        """A read transaction of its own; an error inside the block is the block's."""
+        with ExitStack() as stack:
+            yield self._begin(stack)
 
     @contextmanager
     def consistent(self) -> Iterator[Reads]:
@@ -193,15 +197,9 @@ class Reads:
             return read()  # inside a pinned transaction: it cannot move to another connection
         return self._again_if_session_ended(read)
 
-    @contextmanager
-    def _statement(self) -> Iterator[Any]:
+    def _statement(self) -> AbstractContextManager[Any]:
         """A cursor for one statement (Writer.statement), or the transaction `consistent` pinned."""
-        pinned = self._pinned
-        if pinned is not None:
-            yield pinned
-            return
-        with self.writer.statement(self.datastore) as c:
-            yield c
+        return self._pinned_or(lambda: self.writer.statement(self.datastore))
 
     # ---------------------------------------------------------------- catalogue
     def catalogue(self, f: CatalogueFilter, day: date,
