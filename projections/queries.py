@@ -95,8 +95,17 @@ class Reads:
         """A read transaction entered on `stack`. Its BEGIN goes to the server
         as it opens: if the session had ended, it is opened again on another
         connection (see READ_ATTEMPTS); a failed try leaves `stack` as it was."""
-        begun = self.datastore.transaction
-        return self._again_if_session_ended(lambda: stack.enter_context(begun(commit=False)))
+        begun, snapshot = self.datastore.transaction, self.writer.snapshot
+
+        def begin() -> Any:
+            with ExitStack() as attempt:
+                c = attempt.enter_context(begun(commit=False))
+                if snapshot is not None:
+                    c.execute(snapshot)  # before its first query: one committed state throughout
+                stack.enter_context(attempt.pop_all())
+                return c
+
+        return self._again_if_session_ended(begin)
 
     @contextmanager
     def _pinned_or(self, opened: Callable[[], AbstractContextManager[Any]]) -> Iterator[Any]:
@@ -133,7 +142,7 @@ class Reads:
             with local.block:
                 yield self
         finally:
-            local.block = local.pinned = None
+            local.block = local.pinned = local.block_counter = None
 
     # Answers kept while the store has not changed (SQLite's data_version:
     # Datastore.change_counter), per thread since the counter is a
@@ -146,10 +155,10 @@ class Reads:
         committed since. Inside a `consistent` block whose transaction has
         begun, the transaction's answer (kept only if nothing was committed
         since just before the transaction began)."""
-        counter = self.datastore.change_counter()
+        local = self._local
+        counter = self._counter(local)
         if counter is None:
             return read()
-        local = self._local
         kept: dict[tuple[Any, ...], Any] | None = getattr(local, "kept", None)
         if kept is None or local.kept_at != counter:
             # The counter is read before the store: a commit in between clears it next time.
@@ -162,6 +171,17 @@ class Reads:
         if (not begun or local.pinned_at == counter) and len(kept) < self.KEPT:
             kept[key] = value
         return value
+
+    def _counter(self, local: threading.local) -> Any:
+        """The store's change counter; inside a `consistent` block, the one
+        its first kept read saw: the block's answers kept then all hold for
+        that one committed state, and the counter is asked once per request."""
+        if getattr(local, "block", None) is None:
+            return self.datastore.change_counter()
+        counter = getattr(local, "block_counter", None)
+        if counter is None:
+            counter = local.block_counter = self.datastore.change_counter()
+        return counter
 
     def _by(self, index: str) -> str:
         return self.writer.indexed_by(index)

@@ -54,6 +54,10 @@ class Writer:
         return datastore.transaction(commit=False)
 
     hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
+    # What a read transaction runs first so that all its queries see one
+    # committed state. SQLite's read transaction is one already (WAL: its
+    # snapshot is taken at the first read and held to the end).
+    snapshot: str | None = None
 
     def session_ended(self, error: BaseException) -> bool:
         """Did `error` end the connection's session (so a read may be sent on another)? SQLite has none."""
@@ -166,6 +170,9 @@ class PostgresWriter(Writer):
         return datastore.cursor()
 
     hints = False  # PostgreSQL plans with the parameters' values and its statistics
+    # PostgreSQL's default, READ COMMITTED, gives each statement the latest
+    # commit: two queries of one read could straddle a command's commit.
+    snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
     def session_ended(self, error: BaseException) -> bool:
         """A connection error (SQLSTATE class 08), the server ending the session

@@ -13,6 +13,7 @@ from lifecycle.commands import RevokeToken
 from lifecycle.config import Settings
 from lifecycle.users import Role
 from projections.sqlite_store import RecoveringSQLiteDatastore
+from projections.writer import values
 from tests.people import OPERATOR, add_user
 
 
@@ -128,3 +129,45 @@ def test_a_consistent_block_answered_from_kept_reads_opens_no_transaction(client
         del service.reads.datastore.transaction
     assert answer.status_code == 200
     assert len(opened) == (0 if store == "sqlite" else 1)
+
+
+def test_a_consistent_block_sees_one_state_even_when_answered_from_kept_reads(service, settings: Settings):
+    """A block whose first read was answered from what was kept goes on
+    answering as of that state: a commit by another host between two of its
+    reads is seen by the next block, not halfway through this one."""
+    from lifecycle.commands import DraftStandard
+
+    service.handle(DraftStandard(category="05", fields={"title": "会议服务规范"}, actor="drafter"))
+    reads = service.reads
+    reads.position()  # kept
+    with reads.consistent():
+        first = reads.position()
+        other = bootstrap(settings)
+        try:
+            other.handle(DraftStandard(category="05", fields={"title": "接待服务规范"}, actor="drafter"))
+        finally:
+            other.close()
+        assert reads.position() == first
+    assert reads.position() > first
+
+
+def test_one_read_transaction_sees_one_state(service, settings: Settings):
+    """`Reads.cursor()` is one view across its queries on both stores (on
+    PostgreSQL a REPEATABLE READ transaction: its default would let the second
+    query see a command committed after the first)."""
+    from lifecycle.commands import DraftStandard
+
+    count = "SELECT COUNT(*) FROM standard_log"
+    with service.reads.cursor() as c:
+        c.execute(count)
+        before = list(values(c.fetchall()[0]))
+        other = bootstrap(settings)
+        try:
+            other.handle(DraftStandard(category="05", fields={"title": "会议服务规范"}, actor="drafter"))
+        finally:
+            other.close()
+        c.execute(count)
+        assert list(values(c.fetchall()[0])) == before
+    with service.reads.cursor() as c:
+        c.execute(count)
+        assert list(values(c.fetchall()[0])) != before
