@@ -168,18 +168,19 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None, workers: in
         writer.clear(c)  # on SQLite, from here on this transaction holds the write lock
         upto = app.recorder.last_position(c)
         shares = workers if workers is not None else worker_count(app, upto)
-        if shares > 1:
-            rows, _ = _rows_in_processes(app, upto, shares, lambda table: writer.write(c, table), progress)
-        else:
-            rows = Rows(app.settings.zone, app.settings.review_years)
-            decode = app.mapper.to_domain_event
-            for batch in notifications(app, upto):
-                for n in batch:
-                    rows.add(n.id, decode(n))
-                writer.write(c, rows.take_closed())
-                if progress is not None:
-                    progress(len(batch))
-            writer.write(c, rows.finish())
+        with writer.bulk(c):
+            if shares > 1:
+                rows, _ = _rows_in_processes(app, upto, shares, lambda rows: writer.write(c, rows), progress)
+            else:
+                rows = Rows(app.settings.zone, app.settings.review_years)
+                decode = app.mapper.to_domain_event
+                for batch in notifications(app, upto):
+                    for n in batch:
+                        rows.add(n.id, decode(n))
+                    writer.write(c, rows.take_closed())
+                    if progress is not None:
+                        progress(len(batch))
+                writer.write(c, rows.finish())
         index_texts(c, writer, rows)
     return rows.last
 

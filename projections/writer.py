@@ -129,6 +129,24 @@ class Writer:
                 cursor.execute(f"DELETE FROM {table}")
             cursor.execute(self.sql("DELETE FROM projection_position WHERE name = ?"), (POSITION_NAME,))
 
+    # A rebuild's page cache: its rows land all over the keys and indexes of
+    # tables of a million rows, which SQLite's default cache (2 MiB) reads
+    # from the file again and again (a fifth less time writing at 1M events).
+    BULK_CACHE_KIB = 64 * 1024
+
+    @contextmanager
+    def bulk(self, cursor: Any) -> Iterator[None]:
+        """Around a rebuild's writes: this connection's page cache enlarged,
+        then set back as it was (the pool keeps the connection)."""
+        cursor.execute("PRAGMA cache_size")
+        row = cursor.fetchone()
+        was = int(values(row)[0]) if row is not None else -2000
+        cursor.execute(f"PRAGMA cache_size = -{self.BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {was}")
+
     @contextmanager
     def fast_delete(self, cursor: Any) -> Iterator[None]:
         """SQLite builds may zero every byte deleted (`secure_delete`, on in
@@ -187,6 +205,10 @@ class PostgresWriter(Writer):
 
     def indexed_by(self, index: str | None) -> str:
         return ""
+
+    @contextmanager
+    def bulk(self, cursor: Any) -> Iterator[None]:
+        yield
 
     @contextmanager
     def fast_delete(self, cursor: Any) -> Iterator[None]:

@@ -188,17 +188,20 @@ def test_verify_replays_in_processes_too(service):
 
 
 def test_the_rebuild_leaves_the_connections_settings_as_they_were(service):
-    """The rebuild's DELETEs skip SQLite's secure_delete (writer.fast_delete);
-    the connection goes back to the pool as it was."""
+    """The rebuild's DELETEs skip SQLite's secure_delete (writer.fast_delete)
+    and its writes have a larger page cache (writer.bulk); the connection goes
+    back to the pool as it was."""
     if service.settings.store_kind != "sqlite":
         pytest.skip("an SQLite setting")
 
-    def settings() -> set[int]:
+    def settings() -> set[tuple[int, int]]:
         seen = set()
         for commit in (True, False, True):
             with service.recorder.datastore.transaction(commit=commit) as c:
                 c.execute("PRAGMA secure_delete")
-                seen.add(int(c.fetchone()[0]))
+                secure = int(c.fetchone()[0])
+                c.execute("PRAGMA cache_size")
+                seen.add((secure, int(c.fetchone()[0])))
         return seen
 
     many_standards(service, 6)
