@@ -34,9 +34,13 @@ def unauthorized(status: int) -> Response:
                    kind="unauthorized")
 
 
+# flask-httpauth's check, decorating nothing: made once, not on every request.
+_login_required = auth.login_required(lambda: None)
+
+
 def require_login() -> Any:
     """Blueprint-wide hook: every endpoint it guards needs a valid token."""
-    return auth.login_required(lambda: None)()
+    return _login_required()
 
 
 def check_access(command: str | None) -> Any:

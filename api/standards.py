@@ -3,6 +3,7 @@ application. Every command on an existing standard needs If-Match."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -236,7 +237,12 @@ def catalogue_key() -> tuple[tuple, str]:
     and this version's code. A status that changes at midnight changes the
     day; any event, the position."""
     key = (request.full_path, service().today(), service().reads.position())
-    return key, "r" + hashlib.sha256(repr((VERSION, *key)).encode()).hexdigest()[:24]
+    return key, read_etag(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def read_etag(key: tuple) -> str:
+    return "r" + hashlib.sha256(repr((VERSION, *key)).encode()).hexdigest()[:24]
 
 
 def unchanged_catalogue() -> Response | None:
