@@ -32,6 +32,9 @@ class RegisterSessions(SecureCookieSessionInterface):
         return super().get_signing_serializer(app)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        path = self.get_cookie_path(app)
+        if request.path != path and not request.path.startswith(path + "/"):
+            return None  # outside the pages (the API): Flask's null session, never read, never saved
         if self.get_cookie_name(app) not in request.cookies:
             return self.session_class()  # nobody signed in: no key needed
         return super().open_session(app, request)

@@ -149,9 +149,17 @@ def test_sign_out_clears_the_cookie(client, tokens, seeded):
     assert client.get("/register/", headers=HTML).status_code == 303
 
 
-def test_the_api_keeps_bearer_tokens_only(reader):
+def test_the_api_keeps_bearer_tokens_only(reader, client, tokens):
     assert_problem(reader.get(PREFIX + "/standards"), 401)
     assert_problem(reader.get(PREFIX + "/standards.xlsx"), 401)
+    # The session cookie sent to the API anyway (a client ignoring its Path) is not read, nor answered.
+    cookie = cookie_of(sign_in(client, tokens["auditor"])).split(";")[0].split("=", 1)[1]
+    client.set_cookie("jgsw_session", cookie, path="/")
+    refused = client.get(PREFIX + "/standards")
+    assert_problem(refused, 401)
+    assert not refused.headers.getlist("Set-Cookie")
+    answered = client.get(PREFIX + "/standards", headers={"Authorization": f"Bearer {tokens['auditor']}"})
+    assert answered.status_code == 200 and not answered.headers.getlist("Set-Cookie")
 
 
 def test_every_host_signs_with_one_key_kept_in_the_store(settings, service, tokens, seeded):
