@@ -526,6 +526,40 @@ def drive(port: int, make: Callable[[int], Callable[[], tuple[str, str, bytes | 
     return Load(sum(ok) / elapsed, sum(ok), sum(errors), elapsed, first_error[0] if first_error else None)
 
 
+@dataclass
+class Side:
+    """One side of a comparison that `alternate` drives: its server's port and
+    what `drive` takes for it."""
+    port: int
+    make: Callable[[int], Callable[[], tuple[str, str, bytes | None, dict[str, str]]]]
+    answered: Callable[[int, int, Any, bytes], None] | None = None
+
+
+SLICE_SECONDS = 1.0  # each turn of `alternate`
+
+
+def alternate(sides: list[Side], seconds: float) -> list[Load]:
+    """The loads of several servers, each driven in turn for SLICE_SECONDS
+    until each has had `seconds`: a figure and its baseline then see the same
+    machine, where loads run one after the other saw it at different moments
+    (on a shared machine the same load's rate moved by a third between them).
+    One warm-up turn each first, not counted."""
+    for side in sides:
+        drive(side.port, side.make, min(SLICE_SECONDS, seconds) / 2, answered=side.answered)
+    turns = max(1, round(seconds / SLICE_SECONDS))
+    totals = [Load(0.0, 0, 0, 0.0) for _ in sides]
+    for _ in range(turns):
+        for side, total in zip(sides, totals, strict=True):
+            load = drive(side.port, side.make, seconds / turns, answered=side.answered)
+            total.ok += load.ok
+            total.errors += load.errors
+            total.seconds += load.seconds
+            total.first_error = total.first_error or load.first_error
+    for total in totals:
+        total.rps = total.ok / total.seconds if total.seconds else 0.0
+    return totals
+
+
 PEAK = """
 import resource, subprocess, sys, time
 started = time.perf_counter()
@@ -918,13 +952,41 @@ class Bench:
             raise BenchError(f"the store has {len(drafts)} open drafts; the command load needs {CLIENTS}")
 
         page_file = self.work / "page.json"
-        self.log("HTTP: lifecycle serve --workers 2 ...")
-        srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], self.env,
-                     "/api/v1/health", self.work / "serve.log")
+        seconds = self.seconds()
+        servers: list[Served] = []
         try:
+            self.log("HTTP: lifecycle serve --workers 2 ...")
+            srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], self.env,
+                         "/api/v1/health", self.work / "serve.log")
+            servers.append(srv)
             serve_first = srv.first_answer
             reader = {"Authorization": f"Bearer {tokens['bench-reader']}"}
             rng = random.Random(SEED + 2)
+            # The first page, as every reader opening the catalogue asks it:
+            # built once per worker and log position, then sent as it was.
+            first_page = "/api/v1/standards?limit=50"
+            status, page_bytes = get(srv.port, first_page, reader)
+            if status != 200:
+                raise BenchError(f"catalogue page: {status}")
+            page_file.write_bytes(page_bytes)
+            # Beside it, the same store and gunicorn config with /metrics off:
+            # what counting requests and commands costs (issue 15).
+            self.log("HTTP: lifecycle serve --workers 2, LIFECYCLE_METRICS=0 ...")
+            off = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"],
+                         {**self.env, "LIFECYCLE_METRICS": "0"}, "/api/v1/health", self.work / "serve-off.log")
+            servers.append(off)
+            self.log("HTTP: baselines (gunicorn --workers 2, scripts/bench_baselines.py) ...")
+            base_env = {**os.environ, "BENCH_BASELINE_DB": str(self.work / "baseline.db"),
+                        "BENCH_PAGE_FILE": str(page_file)}
+            base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
+                           "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
+                          base_env, "/health", self.work / "baseline.log")
+            servers.append(base)
+            base_first = base.first_answer
+            body = json.dumps({"category": "05", "title": "后勤服务标准 会议服务工作指南",
+                               "summary": "本标准规定了" + fields_summary(rng),
+                               "drafting_units": UNITS[:2]}, ensure_ascii=False).encode()
+            js = {"Content-Type": "application/json"}
 
             def catalogue(i: int):
                 r = random.Random(SEED + 10 + i)
@@ -934,57 +996,27 @@ class Bench:
                     return "GET", f"/api/v1/standards?limit=50&after={after}", None, reader
                 return nxt
 
-            cat_load = drive(srv.port, catalogue, self.seconds())
-            self.check(cat_load, "catalogue over HTTP", srv)
-            # The first page, as every reader opening the catalogue asks it:
-            # built once per worker and log position, then sent as it was.
-            first_page = "/api/v1/standards?limit=50"
-            status, page_bytes = get(srv.port, first_page, reader)
-            if status != 200:
-                raise BenchError(f"catalogue page: {status}")
-            page_file.write_bytes(page_bytes)
-            same_load = drive(srv.port, lambda i: lambda: ("GET", first_page, None, reader), self.seconds())
+            self.log("HTTP: the first page and the bare route sending its bytes, in turns ...")
+            same_load, base_page = alternate([Side(srv.port, lambda i: lambda: ("GET", first_page, None, reader)),
+                                              Side(base.port, lambda i: lambda: ("GET", "/page", None, {}))],
+                                             seconds)
             self.check(same_load, "the catalogue's first page over HTTP", srv)
-
-            commands, remember = self.command_load(drafts, tokens["bench-drafter"])
-            cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
-            self.check(cmd_load, "commands over HTTP", srv)
-        finally:
-            srv.stop()
-
-        # The same load on the same store and gunicorn config, /metrics off:
-        # what counting requests and commands costs (issue 15).
-        self.log("HTTP: lifecycle serve --workers 2, LIFECYCLE_METRICS=0 ...")
-        off = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"],
-                     {**self.env, "LIFECYCLE_METRICS": "0"}, "/api/v1/health", self.work / "serve-off.log")
-        try:
-            off_load = drive(off.port, commands, self.seconds(), answered=remember)
-            self.check(off_load, "commands over HTTP, metrics off", off)
-        finally:
-            off.stop()
-
-        self.log("HTTP: baselines (gunicorn --workers 2, scripts/bench_baselines.py) ...")
-        base_env = {**os.environ, "BENCH_BASELINE_DB": str(self.work / "baseline.db"),
-                    "BENCH_PAGE_FILE": str(page_file)}
-        base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
-                       "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
-                      base_env, "/health", self.work / "baseline.log")
-        try:
-            body = json.dumps({"category": "05", "title": "后勤服务标准 会议服务工作指南",
-                               "summary": "本标准规定了" + fields_summary(rng),
-                               "drafting_units": UNITS[:2]}, ensure_ascii=False).encode()
-            js = {"Content-Type": "application/json"}
-            base_save = drive(base.port, lambda i: lambda: ("POST", "/save", body, js), self.seconds())
-            self.check(base_save, "baseline save", base)
-            base_post = drive(base.port, lambda i: lambda: ("POST", "/echo", body, js), self.seconds())
-            self.check(base_post, "baseline Flask POST", base)
-            base_get = drive(base.port, lambda i: lambda: ("GET", "/json", None, {}), self.seconds())
-            self.check(base_get, "baseline Flask GET", base)
-            base_page = drive(base.port, lambda i: lambda: ("GET", "/page", None, {}), self.seconds())
             self.check(base_page, "baseline Flask GET of the page's bytes", base)
-            base_first = base.first_answer
+            cat_load = drive(srv.port, catalogue, seconds)
+            self.check(cat_load, "catalogue over HTTP", srv)
+            self.log("HTTP: commands (metrics on, metrics off) and the bare save, in turns ...")
+            commands, remember = self.command_load(drafts, tokens["bench-drafter"])
+            cmd_load, off_load, base_save = alternate(
+                [Side(srv.port, commands, remember), Side(off.port, commands, remember),
+                 Side(base.port, lambda i: lambda: ("POST", "/save", body, js))], seconds)
+            self.check(cmd_load, "commands over HTTP", srv)
+            self.check(off_load, "commands over HTTP, metrics off", off)
+            self.check(base_save, "baseline save", base)
+            base_post = drive(base.port, lambda i: lambda: ("POST", "/echo", body, js), seconds)
+            self.check(base_post, "baseline Flask POST", base)
         finally:
-            base.stop()
+            for server in servers:
+                server.stop()
 
         self.add(Figure("commands_http_rps", "commands over HTTP (PATCH draft, If-Match), 2 workers",
                         cmd_load.rps, "req/s", base_save.rps, "bare endpoint: one app.save of 3 events (req/s)",
@@ -992,7 +1024,7 @@ class Bench:
         self.add(Figure("commands_vs_flask_post", "commands over HTTP vs a bare Flask POST + marshmallow",
                         cmd_load.rps, "req/s", base_post.rps, "bare Flask POST + marshmallow (req/s)"))
         self.add(Figure("commands_metrics_on_rps", "commands over HTTP with /metrics on (LIFECYCLE_METRICS=1)",
-                        cmd_load.rps, "req/s", off_load.rps, "the same load with LIFECYCLE_METRICS=0 (req/s)",
+                        cmd_load.rps, "req/s", off_load.rps, "the same load in turns, LIFECYCLE_METRICS=0 (req/s)",
                         "≥ 0.95 × baseline", cmd_load.rps >= 0.95 * off_load.rps))
         self.add(Figure("catalogue_http_rps", "the catalogue's first page over HTTP, 2 workers", same_load.rps,
                         "req/s", base_page.rps, "bare Flask route sending the same bytes (req/s)",
@@ -1067,30 +1099,33 @@ class Bench:
                 drafts = [(r["code"], r["version"]) for r in c.fetchall()]  # psycopg's rows are dicts
         finally:
             app.close()
-        self.log("PostgreSQL: lifecycle serve --workers 2 ...")
-        srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], env,
-                     "/api/v1/health", self.work / "serve-pg.log")
-        try:
-            commands, remember = self.command_load(drafts, token)
-            cmd_load = drive(srv.port, commands, self.seconds(), answered=remember)
-            self.check(cmd_load, "commands over HTTP on PostgreSQL", srv)
-        finally:
-            srv.stop()
-        self.log("PostgreSQL: the bare save (gunicorn --workers 2, scripts/bench_baselines.py) ...")
-        # Its tables made once, here: two workers making them on their first
-        # requests collide in PostgreSQL's catalogue (a 500 that failed the run).
+        # The bare save's tables made once, here: two workers making them on their
+        # first requests collide in PostgreSQL's catalogue (a 500 that failed the run).
         import bench_baselines
         bench_baselines.Plain(env=bench_baselines.postgres_env(url, create_table=True)).close()
-        base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
-                       "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
-                      {**os.environ, "BENCH_BASELINE_POSTGRES": url}, "/health", self.work / "baseline-pg.log")
+        servers: list[Served] = []
         try:
+            self.log("PostgreSQL: lifecycle serve --workers 2 ...")
+            srv = Served([lifecycle_command(), "serve", "--workers", "2", "--bind", "127.0.0.1:{port}"], env,
+                         "/api/v1/health", self.work / "serve-pg.log")
+            servers.append(srv)
+            self.log("PostgreSQL: the bare save (gunicorn --workers 2, scripts/bench_baselines.py) ...")
+            base = Served([gunicorn_command(), "--workers", "2", "--bind", "127.0.0.1:{port}",
+                           "--access-logfile", "-", "--chdir", str(ROOT / "scripts"), "bench_baselines:app"],
+                          {**os.environ, "BENCH_BASELINE_POSTGRES": url}, "/health", self.work / "baseline-pg.log")
+            servers.append(base)
             body = json.dumps({"title": "后勤服务标准 会议服务工作指南"}, ensure_ascii=False).encode()
-            base_save = drive(base.port, lambda i: lambda: ("POST", "/save", body,
-                                                            {"Content-Type": "application/json"}), self.seconds())
+            commands, remember = self.command_load(drafts, token)
+            self.log("PostgreSQL: commands and the bare save, in turns ...")
+            cmd_load, base_save = alternate(
+                [Side(srv.port, commands, remember),
+                 Side(base.port, lambda i: lambda: ("POST", "/save", body, {"Content-Type": "application/json"}))],
+                self.seconds())
+            self.check(cmd_load, "commands over HTTP on PostgreSQL", srv)
             self.check(base_save, "baseline save on PostgreSQL", base)
         finally:
-            base.stop()
+            for server in servers:
+                server.stop()
         self.add(Figure("commands_http_pg_rps", "commands over HTTP on PostgreSQL (PATCH draft), 2 workers",
                         cmd_load.rps, "req/s", base_save.rps,
                         "bare endpoint: one app.save of 3 events, same PostgreSQL (req/s)", "≥ 0.7 × baseline",
