@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from functools import partial
 from typing import Any
 
 from lifecycle.domain import Standard
@@ -170,7 +171,7 @@ def rebuild(app: Any, progress: Callable[[int], None] | None = None, workers: in
         shares = workers if workers is not None else worker_count(app, upto)
         with writer.bulk(c):
             if shares > 1:
-                rows, _ = _rows_in_processes(app, upto, shares, lambda rows: writer.write(c, rows), progress)
+                rows, _ = _rows_in_processes(app, upto, shares, partial(writer.write, c), progress)
             else:
                 rows = Rows(app.settings.zone, app.settings.review_years)
                 decode = app.mapper.to_domain_event

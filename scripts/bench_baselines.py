@@ -8,7 +8,6 @@ gunicorn exactly as `lifecycle serve` is (sync workers, access log on):
                the settings the service uses (BENCH_BASELINE_DB names the file),
                or on PostgreSQL (BENCH_BASELINE_POSTGRES names the database);
 - POST /echo   a bare Flask POST whose JSON body a marshmallow schema validates;
-- GET  /json   a bare Flask GET of a 1 KB JSON document;
 - GET  /page   a bare Flask GET sending the bytes of the file BENCH_PAGE_FILE
                (the catalogue page the service answers, read once);
 - PUT  /blob   the request body streamed in 1 MiB chunks into a table of the
@@ -61,9 +60,6 @@ class Body(ma.Schema):
 
 
 SCHEMA = Body()
-KILOBYTE = {"items": [{"code": f"JGSW05{i:03d}", "title": "后勤服务管理标准 会议服务工作指南",
-                       "status": "current"} for i in range(12)], "next": None}
-
 app = Flask(__name__)
 app.json.ensure_ascii = False
 _store: Plain | None = None
@@ -110,11 +106,6 @@ def echo():
     except ma.ValidationError as e:
         return jsonify(e.messages), 422
     return jsonify(body), 201
-
-
-@app.get("/json")
-def kilobyte():
-    return jsonify(KILOBYTE)
 
 
 _page: bytes | None = None
