@@ -501,3 +501,40 @@ def test_a_revision_issued_while_a_withdrawal_is_scheduled_is_withdrawn_with_the
     assert (old.withdrawn_on, new.withdrawn_on) == (None, day)  # the old one was superseded first
     s.cancel_withdrawal(actor=b.APPROVER, reason="keep it", today=date(2022, 1, 1))
     assert (old.withdrawn_on, new.withdrawn_on, s.withdrawn_on) == (None, None, None)
+
+
+def _mutables(value, path="state"):
+    """Every list and dict inside a standard's state, with where it lies."""
+    if isinstance(value, list):
+        yield path, value
+        for i, x in enumerate(value):
+            yield from _mutables(x, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        yield path, value
+        for k, x in value.items():
+            yield from _mutables(x, f"{path}[{k!r}]")
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        yield from _mutables(vars(value), path)
+
+
+def test_a_deep_copy_of_a_standard_equals_it_and_shares_nothing_that_changes() -> None:
+    """The repository hands each command a deep copy of a cached standard
+    (Standard.__deepcopy__): equal state, and no list or dict in common, so a
+    command that fails leaves the cached one as it was."""
+    import copy
+
+    s = b.revised()
+    s.open_amendment(2021, "改第3条", "第3条修改为……", ["GB/T 1.1—2020"], today=b.TODAY, actor=b.EDITOR)
+    s.review(date(2025, 6, 1), ReviewOutcome.REVISE, today=b.TODAY, actor=b.APPROVER, reason="需要修订")
+    s.attach_file("正文.pdf", "application/pdf", 10, "0" * 64, actor=b.EDITOR)
+    s.collect_events()
+    c = copy.deepcopy(s)
+    assert type(c) is Standard and vars(c) == vars(s)
+    assert [type(e) for e in c.editions] == [type(e) for e in s.editions]
+    theirs = {id(v) for _, v in _mutables(vars(s))}
+    shared = [where for where, v in _mutables(vars(c)) if id(v) in theirs]
+    assert shared == []
+    assert s.draft is not None and c.draft is not None and c.draft is not s.draft
+    c.draft.files["正文.pdf"]["size"] = 11
+    c.editions[-1].amendments[0]["summary"] = "changed"
+    assert s.draft.files["正文.pdf"]["size"] == 10 and s.editions[-1].amendments[0]["summary"] == "改第3条"
