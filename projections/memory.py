@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from projections.queries import Reads
@@ -25,6 +25,10 @@ class MemoryStore:
 
     def change_counter(self) -> None:
         """None: Reads keeps nothing (this store is read once, for a snapshot's proof)."""
+
+    def cursor(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """One read statement (Writer.statement)."""
+        return self.transaction(commit=False)
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[sqlite3.Cursor]:

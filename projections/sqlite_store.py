@@ -33,7 +33,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from eventsourcing.persistence import OperationalError
-from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore, SQLiteFactory
+from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore, SQLiteFactory, SQLiteTransaction
 
 # Primary result codes (the low byte of an extended one): https://sqlite.org/rescode.html
 SQLITE_IOERR = 10
@@ -132,6 +132,23 @@ class RecoveringSQLiteDatastore(SQLiteDatastore):
             with suppress(sqlite3.Error):
                 conn.close()
         super().close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor for one read statement. The pool's connections are in
+        autocommit, where SQLite makes a statement a read transaction of its
+        own: no BEGIN … ROLLBACK around it, as the library's transaction
+        sends (they were half of a token check's time). Errors are the
+        library's kinds, as from its transactions."""
+        with self.get_connection(commit=False) as conn:
+            try:
+                with conn.cursor() as cursor:  # the sqlite3 cursor, closed after
+                    yield cursor
+            except Exception as e:
+                # SQLiteTransaction's exit holds the library's mapping of
+                # sqlite3's errors to its own: it raises `e` translated.
+                SQLiteTransaction(conn, commit=False).__exit__(type(e), e, e.__traceback__)
+                raise
 
     @contextmanager
     def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:

@@ -50,8 +50,10 @@ class Writer:
         return f"json_each(?) {alias}"
 
     def statement(self, datastore: Any) -> AbstractContextManager[Any]:
-        """A cursor for one read statement: a read transaction."""
-        return datastore.transaction(commit=False)
+        """A cursor for one read statement, outside any transaction block: on
+        both stores a statement is then a read transaction of its own
+        (RecoveringSQLiteDatastore.cursor, the library's PostgresDatastore.cursor)."""
+        return datastore.cursor()
 
     hints = True  # SQLite plans a query before it sees its parameters: the reads choose the index
     # What a read transaction runs first so that all its queries see one
@@ -179,13 +181,6 @@ class PostgresWriter(Writer):
 
     def each(self, alias: str) -> str:
         return f"unnest(?::text[]) AS {alias}(value)"
-
-    def statement(self, datastore: Any) -> AbstractContextManager[Any]:
-        """Outside a transaction block (the pool's connections are in
-        autocommit) a statement is a transaction of its own: the view BEGIN …
-        ROLLBACK around it gives, in one round trip instead of four (after a
-        ROLLBACK psycopg also deallocates the connection's prepared statements)."""
-        return datastore.cursor()
 
     hints = False  # PostgreSQL plans with the parameters' values and its statistics
     # PostgreSQL's default, READ COMMITTED, gives each statement the latest
