@@ -40,11 +40,37 @@ COMMAND_ROUTES: dict[str, tuple[type[commands.Command], ...]] = {}
 @blp.before_request
 def guard() -> Response | None:
     if request.endpoint == "standards.catalogue":
-        with service().reads.consistent():  # the token and the log position: one read (none when kept)
-            # An unchanged page is answered before its query is parsed: it was, when the page was built.
-            return check_access(None) or unchanged_catalogue()
+        return catalogue_guard()
     sent = COMMAND_ROUTES.get(request.endpoint or "")
     return check_access(sent[0].spec.name if sent else None)  # a route's commands share their roles
+
+
+def catalogue_guard() -> Response | None:
+    """The token, then an unchanged page, before the query is parsed (it
+    was, when the page was built). A page this worker sent for the same
+    credentials and query, today, while nothing was committed since, is sent
+    again at once: the token and the page are what they were then."""
+    register = service()
+    pages: PageCache = current_app.extensions["lifecycle_pages"]
+    counter = register.reads.change_counter()  # read before the reads below, so never newer than they
+    # (the credentials as their SHA-256: a worker keeps no token it was sent)
+    asked = (hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest(), request.full_path)
+    fresh = "If-None-Match" not in request.headers and counter is not None
+    if fresh:
+        again = pages.again(asked, (counter, register.today()))
+        if again is not None:
+            g.flask_httpauth_user, page, etag = again
+            return page_answer(page, etag)
+    with register.reads.consistent():  # the token and the log position: one read (none when kept)
+        refused = check_access(None)
+        if refused is not None:
+            return refused
+        answer = unchanged_catalogue()
+    if fresh and answer is not None and answer.status_code == 200:
+        pages.sent(asked, (counter, g.catalogue_key[0][1]), g.flask_httpauth_user, answer.get_data(),
+                   g.catalogue_key[1])
+    return answer
+
 
 def documented(*codes: int) -> Callable[[F], F]:
     """The problems a route can answer with (every route may also meet a
@@ -328,6 +354,9 @@ class PageCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self.pages: OrderedDict[tuple, bytes] = OrderedDict()
+        # Answers sent, by (Authorization, path and query): the user, page and
+        # ETag, with the store's change counter and the day they held for.
+        self.answers: dict[tuple[str, str], tuple[tuple, Any, bytes, str]] = {}
 
     def get(self, key: tuple) -> bytes | None:
         page = self.pages.get(key)
@@ -340,6 +369,18 @@ class PageCache:
         if len(self.pages) > self.size:
             self.pages.popitem(last=False)
         return page
+
+    def again(self, asked: tuple[str, str], holds: tuple) -> tuple[Any, bytes, str] | None:
+        """(user, page, ETag) sent for `asked` when `holds` (change counter, day) held, if it still does."""
+        found = self.answers.get(asked)
+        if found is None or found[0] != holds:
+            return None
+        return found[1], found[2], found[3]
+
+    def sent(self, asked: tuple[str, str], holds: tuple, user: Any, page: bytes, etag: str) -> None:
+        if len(self.answers) >= self.size and asked not in self.answers:
+            self.answers.clear()  # bounded: callers are few, and one answer rebuilds an entry
+        self.answers[asked] = (holds, user, page, etag)
 
 
 @blp.route("/standards", methods=["POST"])

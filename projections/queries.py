@@ -172,6 +172,12 @@ class Reads:
             kept[key] = value
         return value
 
+    def change_counter(self) -> Any:
+        """A value that changes whenever anything is committed to the store
+        (SQLite's data_version), so an answer made of reads made after it was
+        read holds while it is the same; None: the store cannot say (keep nothing)."""
+        return self.datastore.change_counter()
+
     def _counter(self, local: threading.local) -> Any:
         """The store's change counter; inside a `consistent` block, the one
         its first kept read saw: the block's answers kept then all hold for

@@ -171,3 +171,70 @@ def test_one_read_transaction_sees_one_state(service, settings: Settings):
     with service.reads.cursor() as c:
         c.execute(count)
         assert list(values(c.fetchall()[0])) != before
+
+
+def test_a_statement_reads_in_autocommit_and_its_errors_are_the_librarys(tmp_path: Path):
+    """Writer.statement on SQLite: one SELECT with no BEGIN around it (SQLite
+    makes it a read transaction of its own), seeing the latest commit; an
+    error in it is the library's PersistenceError kind, as a transaction's
+    would be, and the connection goes back to the pool usable."""
+    from eventsourcing.persistence import OperationalError
+
+    from projections.writer import Writer
+
+    db = tmp_path / "statement.db"
+    datastore = RecoveringSQLiteDatastore(str(db), lock_timeout=5)
+    writer = Writer()
+    try:
+        with datastore.transaction(commit=True) as c:
+            c.execute("CREATE TABLE t (x INTEGER)")
+        other = sqlite3.connect(db)
+        for n in (1, 2):
+            with other:
+                other.execute("INSERT INTO t VALUES (?)", (n,))
+            with writer.statement(datastore) as c:
+                c.execute("SELECT COUNT(*) FROM t")
+                assert c.fetchone()[0] == n
+                assert not c.connection.in_transaction  # no BEGIN: nothing held open
+        other.close()
+        try:
+            with writer.statement(datastore) as c:
+                c.execute("SELECT * FROM no_such_table")
+        except OperationalError as e:
+            assert "no_such_table" in str(e)
+        else:
+            raise AssertionError("a failed statement raised nothing")
+        with writer.statement(datastore) as c:
+            c.execute("SELECT COUNT(*) FROM t")
+            assert c.fetchone()[0] == 2
+    finally:
+        datastore.close()
+
+
+def test_a_page_sent_again_holds_only_for_its_token_query_and_unchanged_store(client, service, settings: Settings,
+                                                                             app, store):
+    """A catalogue page this worker sent is sent again at once for the same
+    credentials and query while nothing is committed (api/standards.py,
+    catalogue_guard): the same bytes and ETag. Another token, a wrong one,
+    If-None-Match or a commit anywhere goes the whole way."""
+    token = add_user(service, "reader", [Role.AUDITOR])
+    other_token = add_user(service, "other-reader", [Role.AUDITOR])
+    answers = [_catalogue(client, token) for _ in range(3)]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.get_data() for a in answers}) == 1 and len({a.headers["ETag"] for a in answers}) == 1
+    sent_again = app.extensions["lifecycle_pages"].answers
+    assert len(sent_again) == (1 if store == "sqlite" else 0)  # PostgreSQL keeps nothing
+    assert _catalogue(client, token + "x").status_code == 401
+    assert _catalogue(client, "").status_code == 401
+    mine = _catalogue(client, other_token)
+    assert mine.status_code == 200 and mine.get_data() == answers[0].get_data()
+    not_modified = client.get("/api/v1/standards?limit=5", headers={"Authorization": f"Bearer {token}",
+                                                                    "If-None-Match": answers[0].headers["ETag"]})
+    assert not_modified.status_code == 304
+    other = bootstrap(settings)
+    try:
+        other.handle(RevokeToken(name="reader", actor=OPERATOR))
+    finally:
+        other.close()
+    assert _catalogue(client, token).status_code == 401
+    assert _catalogue(client, other_token).status_code == 200
