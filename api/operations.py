@@ -23,11 +23,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import PersistenceError
 from flask import Flask, Response, g, request
-from pythonjsonlogger.orjson import OrjsonFormatter
 
 from api.bootstrap import service
 from lifecycle.application import StandardsApp
@@ -40,9 +41,6 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "<unmatched>"  # the route label of a path no rule matches (a 404)
 PROJECTIONS = ("standard_log", "catalogue_states", "edition_states", "users")
 
-requests_log = logging.getLogger("lifecycle.requests")
-
-
 # ------------------------------------------------------------------ request ids
 def request_id(header: str | None) -> str:
     """The client's own id if it is 1-200 printable ASCII characters, else a new one."""
@@ -52,26 +50,19 @@ def request_id(header: str | None) -> str:
 
 
 # ------------------------------------------------------------------ the request log
-def configure_request_log() -> None:
-    """One JSON object per line on stderr (python-json-logger, through orjson:
-    half the time of json, on every request), once per process."""
-    if any(getattr(h, "lifecycle_requests", False) for h in requests_log.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.lifecycle_requests = True  # type: ignore[attr-defined]
-    handler.setFormatter(OrjsonFormatter("{message}", style="{", timestamp="time"))
-    requests_log.addHandler(handler)
-    requests_log.setLevel(logging.INFO)
-    requests_log.propagate = False  # not again through gunicorn's or the root logger
-
-
 def log_request(fields: dict[str, Any]) -> None:
-    """The request's line. Its record is made directly: `Logger.info` would
-    first walk the stack for the caller's file and line (findCaller), which
-    this line never shows, and under Flask's stack that is a third of its cost."""
-    if requests_log.isEnabledFor(logging.INFO):
-        requests_log.handle(requests_log.makeRecord(requests_log.name, logging.INFO, __file__, 0, "request",
-                                                    (), None, extra=fields))
+    """The request's line on stderr: {"message": "request", fields…, "time"},
+    JSON in UTF-8 (orjson), written whole in one call. Not through `logging`:
+    a record, a formatter and a handler's lock took a tenth of a cached
+    page's time, and nothing configures this stream but its place (stderr).
+    A stderr that cannot be written never costs the answer."""
+    line = orjson.dumps({"message": "request", **fields, "time": datetime.now(UTC).isoformat()})
+    try:
+        stream = sys.stderr
+        stream.write(line.decode() + "\n")
+        stream.flush()
+    except (OSError, ValueError):  # closed or gone: the answer is sent all the same
+        pass
 
 
 def _user() -> str | None:
@@ -238,7 +229,6 @@ def remove_multiprocess_dir() -> None:
 # ------------------------------------------------------------------ the app
 def init_app(app: Flask, enabled: bool) -> None:
     """Hooks first, so every answer (errors and 404s included) gets its id and line."""
-    configure_request_log()
     if enabled:
         metrics()
         register = app.extensions["lifecycle"]

@@ -170,3 +170,20 @@ def test_a_read_only_store_is_counted_as_such(store, settings, client, auth, api
     assert client.post(f"{PREFIX}/standards", json={"category": "05", "title": "后勤服务 恢复"},
                        headers=auth("drafter")).status_code == 201
 
+
+
+def test_the_request_line_is_one_json_object_and_a_lost_stderr_costs_no_answer(client, capsys, monkeypatch):
+    """api/operations.log_request writes the line itself (no `logging`): one
+    JSON object on a line of its own; with stderr closed the answer still goes."""
+    import io
+    import json
+
+    capsys.readouterr()
+    assert client.get("/api/v1/health", headers={"X-Request-ID": "line-1"}).status_code == 200
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"line-1"' in line]
+    assert len(lines) == 1 and lines[0]["message"] == "request" and lines[0]["status"] == 200
+    assert list(lines[0])[-1] == "time" and lines[0]["time"].endswith("+00:00")
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr("sys.stderr", closed)
+    assert client.get("/api/v1/health").status_code == 200
