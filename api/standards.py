@@ -67,8 +67,8 @@ def catalogue_guard() -> Response | None:
             return refused
         answer = unchanged_catalogue()
     if fresh and answer is not None and answer.status_code == 200:
-        pages.sent(asked, (counter, g.catalogue_key[0][1]), g.flask_httpauth_user, answer.get_data(),
-                   g.catalogue_key[1])
+        (_, day, _), etag = g.catalogue_key  # the page's key: query, day, log position
+        pages.sent(asked, (counter, day), g.flask_httpauth_user, answer.get_data(), etag)
     return answer
 
 

@@ -183,10 +183,10 @@ class Reads:
         its first kept read saw: the block's answers kept then all hold for
         that one committed state, and the counter is asked once per request."""
         if getattr(local, "block", None) is None:
-            return self.datastore.change_counter()
+            return self.change_counter()
         counter = getattr(local, "block_counter", None)
         if counter is None:
-            counter = local.block_counter = self.datastore.change_counter()
+            counter = local.block_counter = self.change_counter()
         return counter
 
     def _by(self, index: str) -> str:

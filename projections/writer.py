@@ -143,14 +143,8 @@ class Writer:
     def bulk(self, cursor: Any) -> Iterator[None]:
         """Around a rebuild's writes: this connection's page cache enlarged,
         then set back as it was (the pool keeps the connection)."""
-        cursor.execute("PRAGMA cache_size")
-        row = cursor.fetchone()
-        was = int(values(row)[0]) if row is not None else -2000
-        cursor.execute(f"PRAGMA cache_size = -{self.BULK_CACHE_KIB}")
-        try:
+        with _pragma(cursor, "cache_size", -self.BULK_CACHE_KIB, default=-2000):
             yield
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {was}")
 
     @contextmanager
     def fast_delete(self, cursor: Any) -> Iterator[None]:
@@ -159,14 +153,22 @@ class Writer:
         from the log kept in the same file, so for that this connection lets
         their bytes stay in the freed pages (until new rows reuse them), then
         zeroes again as it did."""
-        cursor.execute("PRAGMA secure_delete")
-        row = cursor.fetchone()
-        was = int(values(row)[0]) if row is not None else 0
-        cursor.execute("PRAGMA secure_delete = 0")
-        try:
+        with _pragma(cursor, "secure_delete", 0, default=0):
             yield
-        finally:
-            cursor.execute(f"PRAGMA secure_delete = {was}")
+
+
+@contextmanager
+def _pragma(cursor: Any, name: str, value: int, default: int) -> Iterator[None]:
+    """SQLite's PRAGMA `name` set to `value` on this connection for the block,
+    then set back to what it was (`default` if it says nothing)."""
+    cursor.execute(f"PRAGMA {name}")
+    row = cursor.fetchone()
+    was = int(values(row)[0]) if row is not None else default
+    cursor.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA {name} = {was}")
 
 
 class PostgresWriter(Writer):

@@ -171,7 +171,6 @@ def test_a_read_only_store_is_counted_as_such(store, settings, client, auth, api
                        headers=auth("drafter")).status_code == 201
 
 
-
 def test_the_request_line_is_one_json_object_and_a_lost_stderr_costs_no_answer(client, capsys, monkeypatch):
     """api/operations.log_request writes the line itself (no `logging`): one
     JSON object on a line of its own; with stderr closed the answer still goes."""
